@@ -1,0 +1,1 @@
+"""datapakke: per-school data packs for Danish school administrations."""

@@ -1,0 +1,222 @@
+"""All aggregates the reports need, computed once for every school, municipality and the programme.
+
+Pupil-level tables go in; only aggregated, suppressed tables come out, written to
+``<version>/aggregates/<name>.parquet``.  A school's notebook then reads just its own slice
+(and its municipality's and the programme's rows) — no notebook ever sees a pupil.
+
+Every table has ``niveau`` ('skole' | 'kommune' | 'program') and ``kode``
+(institutionsnummer, kommunekode or 'program'), so one filter selects a school's view.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import attendance, config, gaps, privacy, store
+from .gaps import grade_band
+
+LEVELS = {"skole": "institutionsnummer", "kommune": "kommunekode", "program": None}
+PROGRAM = "program"
+
+
+def with_levels(frame: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
+    """Stack the frame once per level with ``niveau``/``kode`` set: one groupby covers all."""
+    parts = []
+    for niveau, col in levels.items():
+        kode = frame[col].astype(str).to_numpy() if col else np.full(len(frame), PROGRAM, dtype=object)
+        parts.append(frame.assign(niveau=niveau, kode=kode))
+    return pd.concat(parts, ignore_index=True)
+
+
+def mean_table(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """n, mean, sd, se and a t-based 95 % CI of ``value`` per group."""
+    g = frame.groupby(keys, observed=True, sort=True)[value]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    half = stats.t.ppf(0.975, (out["n"] - 1).clip(lower=1)) * out["se"]
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def _breakdowns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame three times: for all pupils, by gender and by grade band (``gruppe_type``/``gruppe``)."""
+    band = grade_band(frame["klassetrin"]).to_numpy()
+    return pd.concat([
+        frame.assign(gruppe_type="alle", gruppe="alle"),
+        frame.assign(gruppe_type="koen", gruppe=frame["koen"].to_numpy()),
+        frame.assign(gruppe_type="klassetrin", gruppe=band),
+    ], ignore_index=True)
+
+
+def survey_means(scores: pd.DataFrame) -> pd.DataFrame:
+    """Dimension scores (500/100) per level × round × dimension × group, suppressed (≤ 5)."""
+    s = _breakdowns(with_levels(scores.dropna(subset=["score"])))
+    out = mean_table(s, ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"], "score")
+    return privacy.suppress(out, "n", ["mean", "sd", "se", "ci_low", "ci_high"], survey=True,
+                            complement_by=["niveau", "kode", "runde", "dimension", "gruppe_type"])
+
+
+def survey_change(means: pd.DataFrame) -> pd.DataFrame:
+    """Change since the previous round, with a Welch 95 % CI (rounds as independent samples)."""
+    keys = ["niveau", "kode", "dimension", "gruppe_type", "gruppe"]
+    rows = []
+    for prev, cur in zip(config.ROUNDS, config.ROUNDS[1:]):
+        a = means[means["runde"] == prev].set_index(keys)
+        b = means[means["runde"] == cur].set_index(keys)
+        j = a.join(b, lsuffix="_fra", rsuffix="_til", how="inner")
+        j = j[j["n_fra"].notna() & j["n_til"].notna() & (j["n_fra"] > 1) & (j["n_til"] > 1)]
+        col = lambda c: j[c].to_numpy(dtype=float)  # noqa: E731 - scipy wants arrays, not Series
+        res = stats.ttest_ind_from_stats(col("mean_til"), col("sd_til"), col("n_til"),
+                                         col("mean_fra"), col("sd_fra"), col("n_fra"), equal_var=False)
+        v1, v0 = j["se_til"] ** 2, j["se_fra"] ** 2
+        df = (v1 + v0) ** 2 / (v1 ** 2 / (j["n_til"] - 1) + v0 ** 2 / (j["n_fra"] - 1))
+        half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
+        diff = j["mean_til"] - j["mean_fra"]
+        rows.append(pd.DataFrame({"fra": prev, "til": cur, "diff": diff, "ci_low": diff - half,
+                                  "ci_high": diff + half, "p": res.pvalue}, index=j.index).reset_index())
+    out = pd.concat(rows, ignore_index=True)
+    return out
+
+
+def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFrame, round_years: dict[str, str]) -> pd.DataFrame:
+    """Svarprocent per level × round × grade: respondents / enrolled pupils that school year."""
+    e = elever.merge(skoler[["institutionsnummer", "kommunekode"]], on="institutionsnummer")
+    resp = scores[["elev_id", "runde"]].drop_duplicates()
+    rows = []
+    for runde, year in round_years.items():
+        pupils = e[e["skoleaar"] == year].assign(runde=runde)
+        answered = pupils["elev_id"].isin(resp.loc[resp["runde"] == runde, "elev_id"])
+        rows.append(pupils.assign(besvaret=answered.to_numpy()))
+    p = with_levels(pd.concat(rows, ignore_index=True))
+    p["klassetrin"] = p["klassetrin"].astype(int).astype(str)
+    both = pd.concat([p, p.assign(klassetrin="alle")], ignore_index=True)
+    out = both.groupby(["niveau", "kode", "runde", "klassetrin"]).agg(
+        elever=("elev_id", "size"), besvarelser=("besvaret", "sum")).reset_index()
+    out["besvarelser"] = out["besvarelser"].astype(float)
+    out["svarprocent"] = out["besvarelser"] / out["elever"] * 100
+    out = privacy.suppress(out, "elever", ["besvarelser", "svarprocent"], survey=False)
+    return out
+
+
+def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Boys − girls per level × round × dimension (and by grade band), Holm-corrected across dimensions."""
+    s = with_levels(scores.dropna(subset=["score"]))
+    overall = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension"])
+    overall = gaps.adjust_pvalues(overall, family=["niveau", "kode", "runde"], method="holm")
+    s["klassetrin_band"] = grade_band(s["klassetrin"]).to_numpy()
+    by_band = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
+    by_band = gaps.adjust_pvalues(by_band, family=["niveau", "kode", "runde", "klassetrin_band"], method="holm")
+    return _suppress_gaps(overall), _suppress_gaps(by_band)
+
+
+def _suppress_gaps(g: pd.DataFrame) -> pd.DataFrame:
+    """A gap is a survey figure on each gender: blank it if either side has ≤ 5 respondents."""
+    small = privacy.is_suppressed(g["n_dreng"], True) | privacy.is_suppressed(g["n_pige"], True)
+    out = g.copy()
+    values = [c for c in out.columns if c not in ("niveau", "kode", "runde", "dimension", "klassetrin_band",
+                                                   "institutionsnummer", "kommunekode")]
+    for c in values:
+        if out[c].dtype.kind in "fiu":
+            out[c] = out[c].astype(float).mask(small)
+    out["undertrykt"] = small.to_numpy()
+    return out
+
+
+def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd.DataFrame,
+                   skoler: pd.DataFrame, elever: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Absence overall / by gender / by grade, by month, and the legal trigger counts."""
+    a = pupil_abs.dropna(subset=["samlet_pct"])
+    a = a.assign(over_10=(a["samlet_pct"] > config.CONCERNING_ABSENCE_PCT).astype(float) * 100)
+    a = with_levels(a)
+    a["klassetrin"] = a["klassetrin"].astype(int)
+    parts = pd.concat([
+        a.assign(gruppe_type="alle", gruppe="alle"),
+        a.assign(gruppe_type="koen", gruppe=a["koen"].to_numpy()),
+        a.assign(gruppe_type="klassetrin", gruppe=a["klassetrin"].astype(str).to_numpy()),
+    ], ignore_index=True)
+    keys = ["niveau", "kode", "skoleaar", "gruppe_type", "gruppe"]
+    value_cols = attendance.PCT_COLS + ["over_10"]
+    overall = parts.groupby(keys)[value_cols].mean().join(parts.groupby(keys).size().rename("n")).reset_index()
+    overall = overall.rename(columns={"over_10": "andel_over_10_pct"})
+    overall = privacy.suppress(overall, "n", attendance.PCT_COLS + ["andel_over_10_pct"], survey=False,
+                               complement_by=keys[:-1])
+
+    schools = skoler[["institutionsnummer", "kommunekode"]]
+    m = with_levels(monthly.merge(schools, on="institutionsnummer"))
+    month = m.groupby(["niveau", "kode", "skoleaar", "periode"])[attendance.PCT_COLS].mean()
+    month = month.join(m.groupby(["niveau", "kode", "skoleaar", "periode"]).size().rename("n")).reset_index()
+    month = privacy.suppress(month, "n", attendance.PCT_COLS, survey=False)
+
+    q = quarterly.merge(schools, on="institutionsnummer")
+    worst = q.groupby(["elev_id", "skoleaar", "institutionsnummer", "kommunekode"])["ulovligt_pct"].max().reset_index()
+    worst = with_levels(worst)
+    trig = worst.groupby(["niveau", "kode", "skoleaar"]).agg(
+        n=("elev_id", "size"),
+        ulovligt_10=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[0]).sum())),
+        ulovligt_15=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[1]).sum())),
+    ).reset_index()
+    trig = privacy.suppress(trig, "n", ["ulovligt_10", "ulovligt_15"], survey=False)
+    for c in ("ulovligt_10", "ulovligt_15"):  # a count of 1–3 pupils is itself a small group
+        small = (trig[c] > 0) & (trig[c] <= config.MIN_OTHER_N)
+        trig[c] = trig[c].mask(small)
+        trig[f"{c}_undertrykt"] = small | trig["undertrykt"]
+    return {"absence": overall, "absence_month": month, "absence_triggers": trig}
+
+
+def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_years: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Faglig trivsel by absence band, and the rank correlation — pupils inside, aggregates out."""
+    f = scores[(scores["dimension"] == "faglig_trivsel") & scores["score"].notna()]
+    f = f[f["runde"].map(round_years) == f["skoleaar"]][["elev_id", "skoleaar", "runde", "score"]]
+    j = pupil_abs.dropna(subset=["samlet_pct"]).merge(f, on=["elev_id", "skoleaar"])
+    j["fravaersgruppe"] = attendance.absence_band(j["samlet_pct"]).to_numpy()
+    j = with_levels(j)
+    bands = mean_table(j, ["niveau", "kode", "runde", "fravaersgruppe"], "score")
+    order = {label: i for i, (_, _, label) in enumerate(attendance.ABSENCE_BANDS)}
+    bands["orden"] = bands["fravaersgruppe"].map(order)
+    bands = privacy.suppress(bands, "n", ["mean", "sd", "se", "ci_low", "ci_high"], survey=True,
+                             complement_by=["niveau", "kode", "runde"])
+    rows = []
+    for key, g in j.groupby(["niveau", "kode", "runde"]):
+        if len(g) > config.MIN_SURVEY_N and g["samlet_pct"].nunique() > 1:
+            r = stats.spearmanr(g["samlet_pct"], g["score"])
+            rows.append((*key, len(g), float(r.statistic), float(r.pvalue)))
+        else:
+            rows.append((*key, len(g), np.nan, np.nan))
+    corr = pd.DataFrame(rows, columns=["niveau", "kode", "runde", "n", "spearman_r", "p"])
+    corr = privacy.suppress(corr, "n", ["spearman_r", "p"], survey=True)
+    return {"absence_wellbeing": bands, "absence_wellbeing_corr": corr}
+
+
+def round_school_years(scores: pd.DataFrame) -> dict[str, str]:
+    """Each round's school year (the most common among its answers)."""
+    return scores.groupby("runde")["skoleaar"].agg(lambda s: s.mode().iloc[0]).to_dict()
+
+
+def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every aggregate table, keyed by name."""
+    years = round_school_years(scores)
+    means = survey_means(scores)
+    out = {"survey_means": means, "survey_change": survey_change(means)}
+    out["response_rates"] = response_rates(scores, t["elever"], t["skoler"], years)
+    out["gender_gaps"], out["gender_gaps_grade"] = gender_gap_tables(scores)
+    if "fravaer" in t:
+        pa_ = attendance.pupil_absence(t["fravaer"], t["elever"], t["skoledage"], t["skoler"])
+        monthly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "M")
+        quarterly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "Q")
+        out.update(absence_tables(pa_, monthly, quarterly, t["skoler"], t["elever"]))
+        out.update(absence_vs_wellbeing(pa_, scores, years))
+    nat = t.get("nationale_tal")
+    out["national"] = nat if nat is not None else pd.DataFrame(
+        columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi", "antal"])
+    out["schools"] = t["skoler"].copy()
+    out["rounds"] = pd.DataFrame({"runde": list(years), "skoleaar": list(years.values())})
+    return out
+
+
+def write_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame, folder: Path, report=None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in compute_all(t, scores).items():
+        store.write_parquet(frame.reset_index(drop=True), folder / f"{name}.parquet")
