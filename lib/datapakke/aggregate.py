@@ -64,9 +64,9 @@ def survey_change(means: pd.DataFrame) -> pd.DataFrame:
     keys = ["niveau", "kode", "dimension", "gruppe_type", "gruppe"]
     rows = []
     for prev, cur in zip(config.ROUNDS, config.ROUNDS[1:]):
-        a = means[means["runde"] == prev].set_index(keys)
-        b = means[means["runde"] == cur].set_index(keys)
-        j = a.join(b, lsuffix="_fra", rsuffix="_til", how="inner")
+        a = means[means["runde"] == prev].set_index(keys).add_suffix("_fra")
+        b = means[means["runde"] == cur].set_index(keys).add_suffix("_til")
+        j = a.join(b, how="inner")
         j = j[j["n_fra"].notna() & j["n_til"].notna() & (j["n_fra"] > 1) & (j["n_til"] > 1)]
         col = lambda c: j[c].to_numpy(dtype=float)  # noqa: E731 - scipy wants arrays, not Series
         res = stats.ttest_ind_from_stats(col("mean_til"), col("sd_til"), col("n_til"),

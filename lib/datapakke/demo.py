@@ -342,10 +342,16 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8")
 
 
-def generate(out: Path, seed: int = SEED) -> DemoSummary:
-    """Write the whole programme's demo data (all 13 municipalities) into ``out`` atomically."""
+def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -> DemoSummary:
+    """Write the whole programme's demo data (all 13 municipalities) into ``out``.
+
+    ``school_ids`` restricts it to some schools: the small committed test fixture is made so.
+    Files appear under their final names only when complete (``store.staged_files``).
+    """
     rng = np.random.default_rng(seed)
     schools = demo_schools()
+    if school_ids is not None:
+        schools = schools[schools["institutionsnummer"].isin(school_ids)].reset_index(drop=True)
     pupils = _pupils(schools, rng)
     enrol = _enrolment(pupils)
     codebook_frame = pd.DataFrame(

@@ -245,7 +245,6 @@ def _parse_values(table: str, f: pd.DataFrame, file: str, rows: pd.Series, repor
         elif col == "koen":
             out[col] = raw.astype(str).str.strip().str.lower().map(GENDER)
             _flag(report, "bad_value", file, rows, col, raw, out[col].isna() & ~blank, "dreng/pige (også M/K, D/P)")
-            out[col] = out[col].fillna("")
         elif col == "skoleaar":
             out[col] = parse_school_year(raw)
         elif col == "runde":
@@ -270,8 +269,7 @@ def _parse_values(table: str, f: pd.DataFrame, file: str, rows: pd.Series, repor
             _flag(report, "bad_value", file, rows, col, raw, ~t.isin(TRUE_WORDS | FALSE_WORDS), "ja/nej (eller 1/0)")
         elif col == "fravaerstype":
             out[col] = raw.astype(str).str.strip().str.lower().map(ABSENCE_TYPE)
-            _flag(report, "bad_value", file, rows, col, raw, out[col].isna(), "sygdom, lovligt eller ulovligt")
-            out[col] = out[col].fillna("")
+            _flag(report, "bad_value", file, rows, col, raw, out[col].isna() & ~blank, "sygdom, lovligt eller ulovligt")
         elif col == "dimension":
             out[col] = raw.astype(str).map(normalise_header)
         elif col in ("niveau", "indikator"):

@@ -124,8 +124,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "kommunekode": pa.Column(str, pa.Check.str_matches(r"^\d{3}$")),
     }),
     "elever": _schema({
-        "klassetrin": pa.Column(float, pa.Check.in_range(0, 10)),
-        "koen": pa.Column(str, pa.Check.isin(["dreng", "pige"])),
+        "klassetrin": pa.Column(float, pa.Check.in_range(0, 10), nullable=True),
+        "koen": pa.Column(str, pa.Check.isin(["dreng", "pige"]), nullable=True),  # parse step reports blanks
         "skoleaar": pa.Column(str, pa.Check.str_matches(r"^\d{4}/\d{4}$")),
     }),
     "kortlaegning_svar": _schema({
@@ -137,7 +137,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "klassetrin_fra": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, required=False),
     }),
     "fravaer": _schema({
-        "fravaerstype": pa.Column(str, pa.Check.isin(list(config.ABSENCE_TYPES))),
+        "fravaerstype": pa.Column(str, pa.Check.isin(list(config.ABSENCE_TYPES)), nullable=True),
         "omfang": pa.Column(float, [pa.Check.gt(0), pa.Check.le(1)]),
     }),
     "nationale_tal": _schema({
@@ -183,9 +183,16 @@ def check_columns(table: str, frame: pd.DataFrame, file: str, row_of: pd.Series,
             idx = group["index"].astype(int)
             rule = "duplicate" if "unique" in str(check) else (
                 "missing_value" if "not_nullable" in str(check) else "out_of_range")
-            values = group["failure_case"].astype(str)
+            values = group["failure_case"].map(_shown)
             report.add_rows(rule, file, row_of.loc[idx], str(column), values,
                             EXPECTED_TEXT.get(str(column), str(check)))
+
+
+def _shown(value) -> str:
+    """A failing value as the user typed it: 12, not 12.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # --- cross-table checks --------------------------------------------------------------------

@@ -1,0 +1,39 @@
+# datapakke — two commands on a fresh machine:  make demo  ·  make test
+# `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DP     := $(VENV)/bin/datapakke
+# Which municipality `make demo` builds: a name or code, or "alle" for every school of all 13.
+KOMMUNE ?= Vesthimmerland
+WORKERS ?= 2
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test install site clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install datapakke with its test tools
+
+demo: $(STAMP) ## generate demo data and build + publish the site (KOMMUNE=alle for all 13)
+	$(DP) all --demo --kommune "$(KOMMUNE)" --workers $(WORKERS)
+	@echo
+	@echo "Webstedet ligger i: $(CURDIR)/reports/_site/index.html"
+
+site: $(STAMP) ## rebuild the site from existing data/raw (no new demo data)
+	$(DP) all --kommune "$(KOMMUNE)" --workers $(WORKERS)
+
+test: $(STAMP) ## run every test: pytest on lib/ (incl. the report notebooks under nbval), then nbval on the lib tour
+	$(VENV)/bin/pytest -p no:cacheprovider tests
+	$(VENV)/bin/pytest -p no:cacheprovider --nbval tests/notebooks/lib_tour.ipynb --nbval-sanitize-with tests/notebooks/sanitize.cfg
+
+clean: ## remove built output (reports/, data/processed/)
+	rm -rf reports data/processed/current data/processed/v-* data/processed/.staging-*

@@ -1,0 +1,45 @@
+"""Danish number formatting and small HTML tables for report text.
+
+Reports are read by Danish school leaders: decimal comma, thousands point, "–" for a
+suppressed or missing figure (with a footnote saying why), never "nan".
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+SUPPRESSED = "–"
+FOOTNOTE = "– = ikke vist: for få elever bag tallet (diskretionering), eller tallet mangler."
+
+
+def num(x, decimals: int = 0, suffix: str = "", sign: bool = False) -> str:
+    """1234.56 → '1.234,6' (decimals=1); NaN/None → '–'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return SUPPRESSED
+    s = f"{float(x):{'+' if sign else ''},.{decimals}f}"
+    s = s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    if sign:
+        s = s.replace("-", "−")
+    return s + suffix
+
+
+def pct(x, decimals: int = 1) -> str:
+    return num(x, decimals, " %")
+
+
+def count(x) -> str:
+    return num(x, 0)
+
+
+def table(frame: pd.DataFrame, caption: str | None = None, footnote: bool = True, css: str = "dp-table") -> str:
+    """A plain HTML table of already formatted strings (the caller formats the numbers)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+        for r in frame.itertuples(index=False)
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    note = f'<p class="dp-note">{FOOTNOTE}</p>' if footnote and SUPPRESSED in frame.to_string() else ""
+    return f'<table class="{css}">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}'

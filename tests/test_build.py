@@ -1,0 +1,66 @@
+"""papermill per school, the CLI summary, and params that keep hand-written goals."""
+import nbformat
+import yaml
+from typer.testing import CliRunner
+
+from datapakke import build, params
+from datapakke.cli import app
+
+from .conftest import AARS, TINY
+
+
+def test_papermill_executes_one_school(built):
+    [p] = build.select(built.params, school=AARS)
+    outcome = build.execute_school(p, built)
+    assert outcome.ok, outcome.error
+    nb = nbformat.read(outcome.path, as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    html = "\n".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+    assert "Syntetiske demodata" in html
+    assert "492" in html and "516" in html
+    assert 'title: "Aars Skole"' in nb.cells[0].source
+    assert (outcome.path.parent / f"{outcome.path.stem}_data" / "datapackage.json").is_file()
+
+
+def test_tiny_school_builds_with_suppression(built):
+    [p] = build.select(built.params, school=TINY)
+    outcome = build.execute_school(p, built)
+    assert outcome.ok, outcome.error
+
+
+def test_cli_lists_failing_school_and_finishes_the_others(built, tmp_path):
+    broken = dict(params.read_params(built.params / f"{AARS}.yaml"), school_id="999999", school_name="Spøgelsesskolen")
+    (built.params / "999999.yaml").write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
+    try:
+        result = CliRunner().invoke(app, ["build", "--base", str(built.raw.parent), "--kommune", "820", "--workers", "1"])
+    finally:
+        (built.params / "999999.yaml").unlink()
+    assert result.exit_code == 1, result.output
+    assert "3 af 4 skoler bygget." in result.output
+    assert "Spøgelsesskolen (999999, Vesthimmerland): ValueError: Skolen 999999 findes ikke" in result.output
+    assert not list((built.reports / "vesthimmerland").glob("999999*"))
+
+
+def test_params_keep_edited_goals(built):
+    path = built.params / f"{AARS}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["goals"][0]["maal"] == 510  # the demo's published goal
+    data["goals"] = [{"dimension": "social_trivsel", "gruppe": "alle", "runde": "T3", "maal": 520}]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    params.write_params(built.processed, built.params, demo=True)
+    again = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert again["goals"] == data["goals"]
+    assert again["school_name"] == "Aars Skole"
+
+
+def test_template_notebook_is_clean_source():
+    """The committed template has no outputs, no injected parameters, one parameters cell."""
+    from datapakke import config
+    nb = nbformat.read(config.ROOT / "notebooks" / "datapakke.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    tags = [t for c in code for t in c.metadata.get("tags", [])]
+    assert tags.count("parameters") == 1 and "injected-parameters" not in tags
+    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---")
+    assert all("def " not in c.source for c in code)
