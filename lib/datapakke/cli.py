@@ -129,7 +129,7 @@ def all_cmd(
 ) -> None:
     """demo (optional) → ingest → params → build → publish, with one summary at the end."""
     if with_demo:
-        demo(base=base)
+        demo(base=base, seed=20240901)
     ingest(base=base, report_file=None)
     params(base=base)
     failed = False
@@ -139,7 +139,7 @@ def all_cmd(
         if exc.exit_code != 1:
             raise
         failed = True  # publish the schools that did build; exit non-zero below
-    publish(base=base)
+    publish(base=base, renderer="auto")
     if failed:
         raise typer.Exit(1)
 

@@ -203,7 +203,9 @@ def render_fallback(project: Path, out: Path) -> Path:
         notebooks[rel] = (nb, fm)
     for page in pages:
         nb, fm = notebooks[page.path]
-        body, _ = exporter.from_notebook_node(nb)
+        shown = nbformat.from_dict(nb)
+        shown.cells = [c for c in shown.cells if c.cell_type != "raw"]  # front matter is Quarto's, not content
+        body, _ = exporter.from_notebook_node(shown)
         root = "../" * (len(page.path.parts) - 1)
         subtitle = f'<p class="subtitle lead">{html.escape(str(fm["subtitle"]))}</p>' if fm.get("subtitle") else ""
         target = out / page.path.with_suffix(".html")

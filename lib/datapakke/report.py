@@ -121,11 +121,11 @@ class SchoolReport:
             return Block()
         return Block(f'<div class="dp-demo-banner" role="alert"><strong>{config.DEMO_MARKER}</strong></div>')
 
-    def heading(self):
-        from IPython.display import Markdown
-
-        return Markdown(f"# {self.school_name}\n\n{self.municipality} Kommune · institutionsnummer "
-                        f"{self.school_id} · skoleåret {self.school_year}")
+    def heading(self) -> Block:
+        """The line under the page title (the title itself is the front matter's, set by the build)."""
+        return Block(para(f"<strong>{html.escape(self.school_name)}</strong> · {html.escape(self.municipality)} "
+                          f"Kommune · institutionsnummer {self.school_id} · skoleåret {self.school_year}",
+                          "dp-meta"))
 
     def forside(self) -> Block:
         """Data basis: rounds with dates, pupils per grade, response rate per round and grade."""
