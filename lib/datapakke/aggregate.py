@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import attendance, config, gaps, privacy, store
+from . import attendance, config, flags, gaps, privacy, store
 from .gaps import grade_band
 
 LEVELS = {"skole": "institutionsnummer", "kommune": "kommunekode", "program": None}
@@ -68,17 +68,44 @@ def survey_change(means: pd.DataFrame) -> pd.DataFrame:
         b = means[means["runde"] == cur].set_index(keys).add_suffix("_til")
         j = a.join(b, how="inner")
         j = j[j["n_fra"].notna() & j["n_til"].notna() & (j["n_fra"] > 1) & (j["n_til"] > 1)]
-        col = lambda c: j[c].to_numpy(dtype=float)  # noqa: E731 - scipy wants arrays, not Series
-        res = stats.ttest_ind_from_stats(col("mean_til"), col("sd_til"), col("n_til"),
-                                         col("mean_fra"), col("sd_fra"), col("n_fra"), equal_var=False)
-        v1, v0 = j["se_til"] ** 2, j["se_fra"] ** 2
-        df = (v1 + v0) ** 2 / (v1 ** 2 / (j["n_til"] - 1) + v0 ** 2 / (j["n_fra"] - 1))
-        half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
-        diff = j["mean_til"] - j["mean_fra"]
-        rows.append(pd.DataFrame({"fra": prev, "til": cur, "diff": diff, "ci_low": diff - half,
-                                  "ci_high": diff + half, "p": res.pvalue}, index=j.index).reset_index())
+        w = welch_from_stats(j["mean_til"], j["sd_til"], j["n_til"], j["mean_fra"], j["sd_fra"], j["n_fra"])
+        w.index = j.index
+        rows.append(w.assign(fra=prev, til=cur).reset_index())
     out = pd.concat(rows, ignore_index=True)
-    return out
+    return gaps.adjust_pvalues(out, family=["niveau", "kode", "gruppe_type", "gruppe", "til"], method="holm")
+
+
+def welch_from_stats(m1, s1, n1, m0, s0, n0) -> pd.DataFrame:
+    """Difference m1 − m0 of two independent means with Welch df, 95 % CI and p (scipy)."""
+    arr = lambda x: np.asarray(x, dtype=float)  # noqa: E731 - scipy wants arrays, not Series
+    m1, s1, n1, m0, s0, n0 = map(arr, (m1, s1, n1, m0, s0, n0))
+    res = stats.ttest_ind_from_stats(m1, s1, n1, m0, s0, n0, equal_var=False)
+    v1, v0 = s1 ** 2 / n1, s0 ** 2 / n0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))
+    half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
+    diff = m1 - m0
+    return pd.DataFrame({"diff": diff, "ci_low": diff - half, "ci_high": diff + half, "p": res.pvalue})
+
+
+def deviation_from_municipality(means: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
+    """School − municipality per round and dimension (all pupils), Holm-corrected across dimensions.
+
+    The municipality's mean is the fixed reference (it rests on many more pupils and contains
+    the school), so the uncertainty is the school's own: z = diff / se_school.
+    """
+    m = means[(means["gruppe_type"] == "alle")]
+    school = m[m["niveau"] == "skole"].merge(
+        skoler[["institutionsnummer", "kommunekode"]], left_on="kode", right_on="institutionsnummer")
+    kom = m[m["niveau"] == "kommune"][["kode", "runde", "dimension", "mean"]].rename(
+        columns={"kode": "kommunekode", "mean": "mean_kommune"})
+    j = school.merge(kom, on=["kommunekode", "runde", "dimension"])
+    out = j[["niveau", "kode", "kommunekode", "runde", "dimension", "n", "mean", "mean_kommune", "se"]].copy()
+    out["diff"] = out["mean"] - out["mean_kommune"]
+    out["ci_low"] = out["diff"] - 1.96 * out["se"]
+    out["ci_high"] = out["diff"] + 1.96 * out["se"]
+    out["p"] = 2 * stats.norm.sf(np.abs(out["diff"] / out["se"]))
+    return gaps.adjust_pvalues(out, family=["kode", "runde"], method="holm")
 
 
 def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFrame, round_years: dict[str, str]) -> pd.DataFrame:
@@ -159,11 +186,27 @@ def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd
         ulovligt_15=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[1]).sum())),
     ).reset_index()
     trig = privacy.suppress(trig, "n", ["ulovligt_10", "ulovligt_15"], survey=False)
+    change = absence_change(a)
     for c in ("ulovligt_10", "ulovligt_15"):  # a count of 1–3 pupils is itself a small group
         small = (trig[c] > 0) & (trig[c] <= config.MIN_OTHER_N)
         trig[c] = trig[c].mask(small)
         trig[f"{c}_undertrykt"] = small | trig["undertrykt"]
-    return {"absence": overall, "absence_month": month, "absence_triggers": trig}
+    return {"absence": overall, "absence_month": month, "absence_triggers": trig, "absence_change": change}
+
+
+def absence_change(a: pd.DataFrame) -> pd.DataFrame:
+    """Change in mean total absence from one school year to the next (Welch CI on pupils' %)."""
+    st = a.groupby(["niveau", "kode", "skoleaar"])["samlet_pct"].agg(n="count", mean="mean", sd="std").reset_index()
+    years = sorted(st["skoleaar"].unique())
+    rows = []
+    for prev, cur in zip(years, years[1:]):
+        j = st[st["skoleaar"] == prev].merge(st[st["skoleaar"] == cur], on=["niveau", "kode"], suffixes=("_fra", "_til"))
+        j = j[(j["n_fra"] > config.MIN_OTHER_N) & (j["n_til"] > config.MIN_OTHER_N)]
+        w = welch_from_stats(j["mean_til"], j["sd_til"], j["n_til"], j["mean_fra"], j["sd_fra"], j["n_fra"])
+        rows.append(pd.concat([j[["niveau", "kode", "n_fra", "n_til", "mean_fra", "mean_til"]].reset_index(drop=True),
+                               w.reset_index(drop=True)], axis=1).assign(fra=prev, til=cur))
+    cols = ["niveau", "kode", "fra", "til", "n_fra", "n_til", "mean_fra", "mean_til", "diff", "ci_low", "ci_high", "p"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
 
 def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_years: dict[str, str]) -> dict[str, pd.DataFrame]:
@@ -190,6 +233,12 @@ def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_ye
     return {"absence_wellbeing": bands, "absence_wellbeing_corr": corr}
 
 
+def round_dates(scores: pd.DataFrame) -> pd.DataFrame:
+    """When each school answered each round (first and last answer date)."""
+    d = scores.groupby(["institutionsnummer", "runde"])["dato"].agg(fra="min", til="max").reset_index()
+    return d.rename(columns={"institutionsnummer": "kode"}).assign(niveau="skole")
+
+
 def round_school_years(scores: pd.DataFrame) -> dict[str, str]:
     """Each round's school year (the most common among its answers)."""
     return scores.groupby("runde")["skoleaar"].agg(lambda s: s.mode().iloc[0]).to_dict()
@@ -202,6 +251,11 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
     out = {"survey_means": means, "survey_change": survey_change(means)}
     out["response_rates"] = response_rates(scores, t["elever"], t["skoler"], years)
     out["gender_gaps"], out["gender_gaps_grade"] = gender_gap_tables(scores)
+    out["gender_gap_change"] = pd.concat([
+        gaps.gap_change(out["gender_gaps"], a, b, keys=["niveau", "kode", "dimension"])
+        for a, b in zip(config.ROUNDS, config.ROUNDS[1:])], ignore_index=True)
+    out["deviation"] = deviation_from_municipality(means, t["skoler"])
+    out["round_dates"] = round_dates(scores)
     if "fravaer" in t:
         pa_ = attendance.pupil_absence(t["fravaer"], t["elever"], t["skoledage"], t["skoler"])
         monthly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "M")
@@ -213,6 +267,7 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi", "antal"])
     out["schools"] = t["skoler"].copy()
     out["rounds"] = pd.DataFrame({"runde": list(years), "skoleaar": list(years.values())})
+    out["flags"] = flags.school_flags(out)
     return out
 
 

@@ -28,6 +28,10 @@ TABLES = {
     "absence_month": ("Fravær pr. måned", "Fravær i procent pr. måned."),
     "absence_triggers": ("Ulovligt fravær i et kvartal", "Antal elever med mindst 10 % og 15 % ulovligt fravær i et kvartal."),
     "absence_wellbeing": ("Fravær og faglig trivsel", "Faglig trivsel (500-skala) efter elevernes samlede fravær."),
+    "absence_change": ("Fravær: ændring", "Ændring i samlet fravær fra forrige skoleår med 95 %-interval (Welch)."),
+    "gender_gap_change": ("Kønsforskel: ændring", "Ændring i kønsforskellen mellem runderne med 95 %-interval."),
+    "deviation": ("Afvigelse fra kommunen", "Skolen − kommunen pr. runde og dimension, Holm-korrigeret."),
+    "flags": ("Opmærksomhedspunkter", "Punkter fundet af de faste regler, med tallet bag og et spørgsmål."),
 }
 
 
@@ -53,9 +57,9 @@ def school_tables(p: dict, paths: config.Paths) -> dict[str, pd.DataFrame]:
     tables = {}
     for name in TABLES:
         t = r.slice(name)
-        if not t.empty:
+        if len(t.columns):  # an empty table (e.g. no flags) still ships, with its header
             tables[name] = _clean(t)
-    nat = r.national()
+    nat = r.national_rows()
     if not nat.empty:
         tables["national"] = _clean(nat)
     return tables

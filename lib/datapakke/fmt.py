@@ -33,6 +33,12 @@ def count(x) -> str:
     return num(x, 0)
 
 
+def is_suppressed_cell(value) -> bool:
+    """A cell showing the suppression dash ('–' alone or '(–)'), not a range like '0.–3. kl.'."""
+    v = str(value).strip()
+    return v == SUPPRESSED or f"({SUPPRESSED})" in v or v.startswith(f"{SUPPRESSED} ")
+
+
 def table(frame: pd.DataFrame, caption: str | None = None, footnote: bool = True, css: str = "dp-table") -> str:
     """A plain HTML table of already formatted strings (the caller formats the numbers)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
@@ -41,5 +47,6 @@ def table(frame: pd.DataFrame, caption: str | None = None, footnote: bool = True
         for r in frame.itertuples(index=False)
     )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    note = f'<p class="dp-note">{FOOTNOTE}</p>' if footnote and SUPPRESSED in frame.to_string() else ""
+    shown = any(is_suppressed_cell(v) for v in frame.to_numpy().ravel())
+    note = f'<p class="dp-note">{FOOTNOTE}</p>' if footnote and shown else ""
     return f'<table class="{css}">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}'

@@ -45,15 +45,15 @@ def configure(site_root: str) -> None:
 
 def layout(fig: go.Figure, title: str, height: int = 380, **kwargs) -> go.Figure:
     """The house style: Danish number format, readable in print, legend below."""
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
-        height=height, margin={"l": 60, "r": 20, "t": 60, "b": 60},
-        font={"family": FONT, "size": 13, "color": "#222"},
-        separators=",.",  # decimal comma, thousands point
-        plot_bgcolor="white", paper_bgcolor="white",
-        legend={"orientation": "h", "y": -0.18, "x": 0},
-        **kwargs,
-    )
+    settings = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
+        "height": height, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
+        "font": {"family": FONT, "size": 13, "color": "#222"},
+        "separators": ",.",  # decimal comma, thousands point
+        "plot_bgcolor": "white", "paper_bgcolor": "white",
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+    }
+    fig.update_layout(**{**settings, **kwargs})
     fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")
     fig.update_yaxes(showline=True, linecolor="#999", gridcolor="#eee", zerolinecolor="#bbb")
     return fig

@@ -1,0 +1,111 @@
+"""Each aggregate statistic against an independent computation on the fixture's pupil-level data."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from datapakke import aggregate, attendance, store
+
+from .conftest import AARS
+
+
+@pytest.fixture(scope="module")
+def v(built):
+    return store.current(built.processed)
+
+
+@pytest.fixture(scope="module")
+def scores(v):
+    return pd.read_parquet(v / "scores.parquet")
+
+
+def _agg(v, name):
+    return pd.read_parquet(v / "aggregates" / f"{name}.parquet")
+
+
+def _pupils(scores, runde, dim="faglig_trivsel", school=AARS):
+    s = scores[(scores.institutionsnummer == school) & (scores.runde == runde) & (scores.dimension == dim)]
+    return s["score"].dropna().to_numpy()
+
+
+def test_school_mean_and_t_interval(v, scores):
+    x = _pupils(scores, "T1")
+    m = _agg(v, "survey_means")
+    row = m[(m.niveau == "skole") & (m.kode == AARS) & (m.runde == "T1") & (m.dimension == "faglig_trivsel")
+            & (m.gruppe == "alle")].iloc[0]
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert row["n"] == len(x)
+    assert row["mean"] == pytest.approx(x.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_change_between_rounds_is_welch(v, scores):
+    a, b = _pupils(scores, "T2"), _pupils(scores, "T3")
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    c = _agg(v, "survey_change")
+    row = c[(c.niveau == "skole") & (c.kode == AARS) & (c.til == "T3") & (c.dimension == "faglig_trivsel")
+            & (c.gruppe == "alle")].iloc[0]
+    assert row["diff"] == pytest.approx(b.mean() - a.mean())
+    assert row["p"] == pytest.approx(ref.pvalue)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high))
+    fam = c[(c.niveau == "skole") & (c.kode == AARS) & (c.til == "T3") & (c.gruppe == "alle")]
+    assert fam["p_adj"].to_numpy() == pytest.approx(multipletests(fam["p"], method="holm")[1])
+
+
+def test_deviation_from_municipality(v):
+    d = _agg(v, "deviation")
+    m = _agg(v, "survey_means")
+    m = m[(m.runde == "T3") & (m.dimension == "social_trivsel") & (m.gruppe == "alle")].set_index(["niveau", "kode"])
+    row = d[(d.kode == AARS) & (d.runde == "T3") & (d.dimension == "social_trivsel")].iloc[0]
+    diff = m.loc[("skole", AARS), "mean"] - m.loc[("kommune", "820"), "mean"]
+    assert row["diff"] == pytest.approx(diff)
+    assert row["p"] == pytest.approx(2 * stats.norm.sf(abs(diff) / m.loc[("skole", AARS), "se"]))
+
+
+def test_absence_change_is_welch_on_pupil_percentages(v, built):
+    elever = pd.read_parquet(v / "elever.parquet")
+    pa_ = attendance.pupil_absence(pd.read_parquet(v / "fravaer.parquet"), elever,
+                                   pd.read_parquet(v / "skoledage.parquet"), pd.read_parquet(v / "skoler.parquet"))
+    s = pa_[pa_.institutionsnummer == AARS]
+    a = s[s.skoleaar == "2024/2025"]["samlet_pct"].dropna()
+    b = s[s.skoleaar == "2025/2026"]["samlet_pct"].dropna()
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    ch = _agg(v, "absence_change")
+    row = ch[(ch.niveau == "skole") & (ch.kode == AARS) & (ch.til == "2025/2026")].iloc[0]
+    assert row["diff"] == pytest.approx(b.mean() - a.mean())
+    assert row["p"] == pytest.approx(ref.pvalue)
+    ab = _agg(v, "absence")
+    share = ab[(ab.niveau == "skole") & (ab.kode == AARS) & (ab.skoleaar == "2025/2026") & (ab.gruppe == "alle")]
+    assert share["andel_over_10_pct"].iloc[0] == pytest.approx((b > 10).mean() * 100)
+
+
+def test_pupil_absence_on_a_constructed_case():
+    days = pd.DataFrame({"institutionsnummer": "111111", "dato": pd.bdate_range("2024-09-02", periods=10)})
+    elever = pd.DataFrame({"elev_id": ["a", "b", "c"], "skoleaar": "2024/2025",
+                           "institutionsnummer": ["111111", "111111", "222222"], "klassetrin": 3, "koen": "pige"})
+    skoler = pd.DataFrame({"institutionsnummer": ["111111", "222222"], "kommunekode": ["101", "101"]})
+    f = pd.DataFrame({"elev_id": ["a", "a", "a"], "dato": pd.to_datetime(["2024-09-02", "2024-09-03", "2024-09-04"]),
+                      "fravaerstype": ["sygdom", "sygdom", "ulovligt"], "omfang": [1.0, 1.0, 0.5]})
+    days = pd.concat([days, days.assign(institutionsnummer="222222")])
+    out = attendance.pupil_absence(f, elever, days, skoler).set_index("elev_id")
+    assert out.loc["a", "sygdom_pct"] == pytest.approx(20.0)
+    assert out.loc["a", "ulovligt_pct"] == pytest.approx(5.0)
+    assert out.loc["a", "samlet_pct"] == pytest.approx(25.0)
+    assert out.loc["b", "samlet_pct"] == 0.0  # same school reports: no absence is 0
+    assert np.isnan(out.loc["c", "samlet_pct"])  # school without any record: missing, not 0
+
+
+def test_no_pupil_level_column_in_any_aggregate(v):
+    for f in (v / "aggregates").glob("*.parquet"):
+        assert "elev_id" not in pd.read_parquet(f).columns, f.name
+
+
+def test_small_groups_are_suppressed_everywhere(v):
+    m = _agg(v, "survey_means")
+    assert m.loc[m["n"].notna(), "n"].min() > 5
+    assert m.loc[m["undertrykt"], "mean"].isna().all()
+    g = _agg(v, "gender_gaps_grade")
+    shown = g[g["diff"].notna()]
+    assert (shown["n_dreng"] > 5).all() and (shown["n_pige"] > 5).all()
