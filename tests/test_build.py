@@ -29,17 +29,22 @@ def test_tiny_school_builds_with_suppression(built):
     assert outcome.ok, outcome.error
 
 
-def test_cli_lists_failing_school_and_finishes_the_others(built, tmp_path):
-    broken = dict(params.read_params(built.params / f"{AARS}.yaml"), school_id="999999", school_name="Spøgelsesskolen")
-    (built.params / "999999.yaml").write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
+def test_cli_lists_failing_school_and_finishes_the_others(built):
+    """A hand-edited params file with a broken goal fails that school only; the summary names it."""
+    path = built.params / "793002.yaml"
+    original = path.read_text(encoding="utf-8")
+    broken = yaml.safe_load(original)
+    broken["goals"] = [{"dimension": "faglig_trivsel", "gruppe": "alle", "runde": "T2", "maal": "høj"}]
+    path.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
     try:
         result = CliRunner().invoke(app, ["build", "--base", str(built.raw.parent), "--kommune", "820", "--workers", "1"])
     finally:
-        (built.params / "999999.yaml").unlink()
+        path.write_text(original, encoding="utf-8")
     assert result.exit_code == 1, result.output
-    assert "3 af 4 skoler bygget." in result.output
-    assert "Spøgelsesskolen (999999, Vesthimmerland): ValueError: Skolen 999999 findes ikke" in result.output
-    assert not list((built.reports / "vesthimmerland").glob("999999*"))
+    assert "2 af 3 skoler bygget." in result.output
+    assert ("Gedsted Skole (793002, Vesthimmerland): ValueError: params/793002.yaml, goals nr. 1: maal skal "
+            "være et tal på 500-skalaen; fandt 'høj'") in result.output
+    assert not list((built.reports / "vesthimmerland").glob("793002*.ipynb"))
 
 
 def test_params_keep_edited_goals(built):

@@ -36,6 +36,8 @@ ROUND_START = {"T1": date(2023, 10, 2), "T2": date(2024, 10, 7), "T3": date(2025
 AARS = "861010"
 AARS_T1_TARGET = {"dreng": 492.0, "pige": 516.0}
 NO_ABSENCE_MUNICIPALITY = "530"  # Billund: "some municipalities do not report absence"
+#: A very small special school, so the demo shows what heavy suppression looks like.
+TINY_SCHOOLS = {"861901": 18}  # Vestermarkskolen Aars
 
 # (dimension, item text, reverse-coded, asked from grade) — about 40 items, 7 dimensions.
 QUESTIONS: list[tuple[str, str, bool, int]] = [
@@ -131,7 +133,7 @@ def _pupils(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """One row per pupil: school, gender, grade in the first school year (may be < 0: starts later)."""
     rows = []
     for s in schools.itertuples():
-        per_grade = max(2, round(s.elevtal / 10))
+        per_grade = max(2, round(TINY_SCHOOLS.get(s.institutionsnummer, s.elevtal) / 10))
         for g0 in range(-2, 10):  # g0 < 0: starts 0. kl. in a later year
             n = max(1, int(rng.normal(per_grade, per_grade * 0.08)))
             rows.append((s.institutionsnummer, g0, n))

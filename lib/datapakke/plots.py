@@ -47,11 +47,11 @@ def layout(fig: go.Figure, title: str, height: int = 380, **kwargs) -> go.Figure
     """The house style: Danish number format, readable in print, legend below."""
     settings = {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
-        "height": height, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
+        "height": height, "margin": {"l": 60, "r": 20, "t": 60, "b": 95},
         "font": {"family": FONT, "size": 13, "color": "#222"},
         "separators": ",.",  # decimal comma, thousands point
         "plot_bgcolor": "white", "paper_bgcolor": "white",
-        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
     }
     fig.update_layout(**{**settings, **kwargs})
     fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")

@@ -76,6 +76,7 @@ class SchoolReport:
         s = row.iloc[0]
         rounds_table = pd.read_parquet(agg / "rounds.parquet")
         plots.configure(site_root)
+        check_goals(goals or [], school_id)
         report = cls(
             school_id=str(school_id), school_name=s["skolenavn"], municipality_code=s["kommunekode"],
             municipality=s["kommune"],
@@ -178,7 +179,7 @@ class SchoolReport:
         dims = [d for d in config.DIMENSIONS if d in set(m["dimension"])]
         labels = [config.DIMENSIONS[d] for d in dims]
         fig = go.Figure()
-        for niveau in ("program", "kommune", "skole"):
+        for niveau in ("skole", "kommune", "program"):  # the school first, so the others stay visible on top
             sub = m[m["niveau"] == niveau].set_index("dimension").reindex(dims)
             err = None
             if niveau == "skole":
@@ -186,14 +187,15 @@ class SchoolReport:
                        "arrayminus": (sub["mean"] - sub["ci_low"]).tolist(), "color": COLOURS[niveau]}
             fig.add_trace(go.Scatter(
                 x=sub["mean"].round(1).tolist(), y=labels, mode="markers", name=LEVEL_LABELS[niveau],
-                marker={"color": COLOURS[niveau], "symbol": SYMBOLS[niveau], "size": 12 if niveau == "skole" else 10},
+                marker={"color": COLOURS[niveau], "symbol": SYMBOLS[niveau], "size": 14 if niveau == "skole" else 9},
                 error_x=err, hovertemplate="%{y}: %{x:.0f}<extra>" + LEVEL_LABELS[niveau] + "</extra>",
             ))
         fig.add_vline(x=500, line={"color": "#bbb", "dash": "dot"})
         plots.layout(fig, f"Kortlægningen {self.latest_round}: skolen, kommunen og programmet", height=420)
         fig.update_xaxes(title="Score (programmets gennemsnit i T1 = 500, spredning 100)")
         fig.update_yaxes(autorange="reversed")
-        missing = sub["mean"].isna().sum() if len(m) else len(dims)
+        school = m[m["niveau"] == "skole"].set_index("dimension").reindex(dims)
+        missing = school["mean"].isna().sum() if len(m) else len(dims)
         note = para("Nogle dimensioner mangler for skolen, fordi der er for få besvarelser.") if missing else None
         return Block(plots.show(fig, "survey-overview"), note, how_to_read(
             "Hver prik er en gennemsnitlig score. Skalaen er sat, så hele programmets elever i T1 har "
@@ -303,13 +305,13 @@ class SchoolReport:
         year = nat["skoleaar"].max() if self.school_year not in set(nat["skoleaar"]) else self.school_year
         nat = nat[nat["skoleaar"] == year]
         inds = [i for i in config.TRIVSEL_INDICATORS if i in set(nat["indikator"])]
-        levels = [("land", "DK"), ("kommune", self.municipality_code), ("skole", self.school_id)]
+        levels = [("skole", self.school_id), ("kommune", self.municipality_code), ("land", "DK")]
         fig = go.Figure()
         for niveau, kode in levels:
             sub = nat[(nat["niveau"] == niveau) & (nat["kode"] == kode)].set_index("indikator")["vaerdi"].reindex(inds)
             fig.add_trace(go.Scatter(x=sub.round(2).tolist(), y=[config.TRIVSEL_INDICATORS[i] for i in inds], mode="markers",
                                      name=LEVEL_LABELS[niveau], marker={"color": COLOURS[niveau], "symbol": SYMBOLS[niveau],
-                                                                        "size": 12 if niveau == "skole" else 10},
+                                                                        "size": 14 if niveau == "skole" else 9},
                                      hovertemplate="%{y}: %{x:.2f}<extra>" + LEVEL_LABELS[niveau] + "</extra>"))
         plots.layout(fig, f"Trivselsmålingen {year}: gennemsnit på skalaen 1–5", height=340)
         values = nat[nat["indikator"].isin(inds)]["vaerdi"].dropna()
@@ -667,6 +669,25 @@ RULE_TEXT = {
     "Stigende fravær": "det samlede fravær er steget mindst 1 procentpoint fra sidste skoleår (p < 0,05).",
     "Bekymrende fravær": "andelen med over 10 % fravær ligger mindst 3 procentpoint over kommunens (binomialtest, p < 0,05).",
 }
+
+
+def check_goals(goals: list[dict], school_id: str) -> None:
+    """Hand-written goals must name a known dimension, group and round, and a number: say which is wrong."""
+    where = f"params/{school_id}.yaml, goals"
+    for i, g in enumerate(goals, 1):
+        if not isinstance(g, dict):
+            raise ValueError(f"{where} nr. {i}: forventede felterne dimension, gruppe, runde og maal; fandt {g!r}")
+        if g.get("dimension") not in config.DIMENSIONS:
+            raise ValueError(f"{where} nr. {i}: ukendt dimension {g.get('dimension')!r}; "
+                             f"forventede en af {', '.join(config.DIMENSIONS)}")
+        if g.get("gruppe", "alle") not in ("alle", "dreng", "pige"):
+            raise ValueError(f"{where} nr. {i}: gruppe skal være alle, dreng eller pige; fandt {g.get('gruppe')!r}")
+        if g.get("runde") not in config.ROUNDS:
+            raise ValueError(f"{where} nr. {i}: runde skal være en af {', '.join(config.ROUNDS)}; fandt {g.get('runde')!r}")
+        try:
+            float(g.get("maal"))
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} nr. {i}: maal skal være et tal på 500-skalaen; fandt {g.get('maal')!r}") from None
 
 
 def goal_verdict(mean: float, lo: float, hi: float, target: float) -> str:
