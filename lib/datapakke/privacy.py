@@ -26,29 +26,55 @@ KEY_FILE_ENV = "DATAPAKKE_KEY_FILE"
 PSEUDONYM_HEX = 20  # 80 bits: collision-free for any school population, short in Parquet
 
 #: DDMMYY-NNNN or DDMMYYNNNN with a plausible day and month: what a CPR number looks like.
-CPR_RE = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)")
+CPR_PATTERN = r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)"
+CPR_RE = re.compile(CPR_PATTERN)
+#: The same without capturing groups, for ``Series.str.contains``.
+CPR_SEARCH = r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)"
+#: A CPR number that lost its leading zero on the way through Excel (0102031234 → 102031234).
+CPR_LOST_ZERO_RE = re.compile(r"(?<![\d.,])([1-9])(0[1-9]|1[0-2])\d{2}-?\d{4}(?![\d])")
 
 
 class KeyError_(RuntimeError):
     """No pseudonymisation key for real data."""
 
 
-def load_key(demo: bool) -> bytes:
-    """The HMAC key: env var, or key file (outside the repo), or the documented demo key."""
+def load_key(demo: bool, forbidden: tuple[Path, ...] = ()) -> bytes:
+    """The HMAC key: env var, or key file (outside the repo), or the documented demo key.
+
+    A key file inside the repository (or inside ``forbidden`` folders such as the raw and
+    processed data) is refused: it would be one ``git add`` or one copied folder away from
+    travelling with the data it protects.  Real data is never pseudonymised with the
+    published demo key.
+    """
+    key = None
     if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
-    key_file = os.environ.get(KEY_FILE_ENV)
-    if key_file:
-        path = Path(key_file)
+        key = os.environ[KEY_ENV].encode()
+    elif os.environ.get(KEY_FILE_ENV):
+        path = Path(os.environ[KEY_FILE_ENV]).expanduser()
         if not path.is_file():
             raise KeyError_(f"Nøglefilen {path} (fra {KEY_FILE_ENV}) findes ikke.")
-        return path.read_bytes().strip()
-    if demo:
-        return config.DEMO_KEY.encode()
-    raise KeyError_(
-        f"Mangler nøgle til pseudonymisering af elev_id. Sæt {KEY_ENV} eller {KEY_FILE_ENV} "
-        "(en fil uden for repositoriet). Demo-nøglen gælder kun for syntetiske demodata."
-    )
+        resolved = path.resolve()
+        for folder in (config.ROOT, *forbidden):
+            folder = Path(folder).resolve()
+            if resolved == folder or folder in resolved.parents:
+                raise KeyError_(
+                    f"Nøglefilen {path} (fra {KEY_FILE_ENV}) ligger inde i {folder}. Nøglen skal ligge uden for "
+                    "repositoriet og uden for datamapperne (fx /sikker/sti/noegle.txt), så den aldrig kommer med "
+                    "i git eller følger med en kopi af data."
+                )
+        key = path.read_bytes().strip()
+        if not key:
+            raise KeyError_(f"Nøglefilen {path} (fra {KEY_FILE_ENV}) er tom.")
+    if key is None:
+        if demo:
+            return config.DEMO_KEY.encode()
+        raise KeyError_(
+            f"Mangler nøgle til pseudonymisering af elev_id. Sæt {KEY_ENV} eller {KEY_FILE_ENV} "
+            "(en fil uden for repositoriet). Demo-nøglen gælder kun for syntetiske demodata."
+        )
+    if not demo and key == config.DEMO_KEY.encode():
+        raise KeyError_("Demo-nøglen er offentlig og gælder kun for syntetiske demodata; brug en hemmelig nøgle.")
+    return key
 
 
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
@@ -66,6 +92,16 @@ def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
 def mask_cpr(text: str) -> str:
     """Never echo a CPR-like value in full: keep the birth date's day/month only."""
     return CPR_RE.sub(lambda m: m.group(1) + m.group(2) + "xx-xxxx", str(text))
+
+
+def mask_cpr_lenient(text: str) -> str:
+    """``mask_cpr``, and also a CPR number whose leading zero Excel dropped (102031234).
+
+    For messages about input values (the validation report), where a false positive only
+    hides a number the user can find by its row.
+    """
+    text = mask_cpr(text)
+    return CPR_LOST_ZERO_RE.sub(lambda m: "0" + m.group(1) + m.group(2) + "xx-xxxx", text)
 
 
 def is_suppressed(n: pd.Series, survey: bool) -> pd.Series:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,16 +51,67 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()[:12]
 
 
+STAGING = ".staging-"
+
+
+def _staging_pid(folder: Path) -> int | None:
+    """The process id in a staging folder's name (``.staging-<pid>-<random>``), if any."""
+    parts = folder.name[len(STAGING):].split("-", 1)
+    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_staging(processed: Path, started: float | None = None) -> list[Path]:
+    """Remove staging folders left by an ingest that was killed half-way.
+
+    A staging folder is stale when the process named in it is gone (or is this process,
+    i.e. an earlier run in it), or, for a folder without a process id, when it is older
+    than ``started``.  A concurrent ingest's folder is left alone.
+    """
+    removed = []
+    processed = Path(processed)
+    if not processed.is_dir():
+        return removed
+    for folder in processed.iterdir():
+        if not folder.name.startswith(STAGING) or not folder.is_dir() or folder.is_symlink():
+            continue
+        pid = _staging_pid(folder)
+        if pid is not None:
+            stale = pid == os.getpid() or not _alive(pid)
+        else:
+            stale = started is None or folder.stat().st_mtime < started
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @contextlib.contextmanager
 def new_version(processed: Path) -> Iterator[Path]:
     """Yield an empty staging folder; on success it becomes ``processed/current``.
 
-    On any exception (or a kill) the staging folder is discarded and ``current`` still
-    points at the previous complete version.
+    On an exception the staging folder is discarded; after a kill (SIGKILL, power cut of the
+    process) it stays behind, is never read (``current`` still points at the previous
+    complete version) and is removed by the next ingest (``remove_stale_staging``).  The
+    version ``current`` pointed at before is kept until the next switch, so a build that
+    resolved it a moment earlier can finish reading; older versions are removed.
     """
     processed = Path(processed)
     processed.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=processed))
+    started = time.time()
+    remove_stale_staging(processed, started)
+    link = processed / CURRENT
+    previous = os.readlink(link) if link.is_symlink() else None
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{os.getpid()}-", dir=processed))
     try:
         yield staging
         name = f"v-{_digest(staging)}"
@@ -72,13 +124,15 @@ def new_version(processed: Path) -> Iterator[Path]:
         if link_tmp.is_symlink() or link_tmp.exists():
             link_tmp.unlink()
         os.symlink(name, link_tmp)
-        os.replace(link_tmp, processed / CURRENT)
+        os.replace(link_tmp, link)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    keep = {name, previous}
     for old in processed.iterdir():
-        if old.name.startswith(("v-", ".staging-")) and old.name != name and old.is_dir():
+        if old.name.startswith("v-") and old.name not in keep and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
+    remove_stale_staging(processed, started)
 
 
 @contextlib.contextmanager
