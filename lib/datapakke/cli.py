@@ -84,8 +84,10 @@ def build_cmd(
     kommune: str | None = typer.Option(None, help="Kun én kommune (navn eller kode)."),
     skole: str | None = typer.Option(None, help="Kun én skole (institutionsnummer)."),
     workers: int = typer.Option(2, help="Antal skoler, der bygges samtidig."),
+    oversigter: bool = typer.Option(True, "--oversigter/--ingen-oversigter",
+                                    help="Byg også kommuneoversigten for de valgte skolers kommuner og udforskeren."),
 ) -> None:
-    """Execute the school notebook for each selected school with papermill."""
+    """Execute the school notebook for each selected school with papermill (and the overview pages)."""
     paths = _paths(base)
     schools = build_mod.select(paths.params, kommune, skole)
     if not schools:
@@ -100,8 +102,18 @@ def build_cmd(
             bar.update(task, advance=1, description=("✓ " if o.ok else "✗ ") + o.school_name)
 
         summary = build_mod.build(schools, paths, workers=workers, progress=tick)
+    if oversigter:
+        municipalities = build_mod.municipalities_of(schools)
+        with Progress(TextColumn("[bold]Oversigter"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=console) as bar:
+            task = bar.add_task("", total=len(municipalities) + 1)
+
+            def tick_page(o: build_mod.Outcome) -> None:
+                bar.update(task, advance=1, description=("✓ " if o.ok else "✗ ") + o.school_name)
+
+            summary.pages = build_mod.build_pages(municipalities, paths, workers=workers, progress=tick_page)
     typer.echo(summary.text())
-    if summary.failures:
+    if summary.failures or summary.page_failures:
         raise typer.Exit(1)
 
 
@@ -134,7 +146,8 @@ def all_cmd(
     params(base=base)
     failed = False
     try:
-        build_cmd(base=base, kommune=None if kommune in (None, "", "alle") else kommune, skole=None, workers=workers)
+        build_cmd(base=base, kommune=None if kommune in (None, "", "alle") else kommune, skole=None, workers=workers,
+                  oversigter=True)
     except typer.Exit as exc:
         if exc.exit_code != 1:
             raise

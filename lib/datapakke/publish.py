@@ -6,6 +6,11 @@ generated index pages (notebooks of markdown cells, so both renderers treat ever
 alike).  Both write ``reports/_site`` with the same paths:
 
     index.html → <kommune>/index.html → <kommune>/<institutionsnummer>-<skole>.html
+               → udforsker/index.html
+
+``<kommune>/index`` is the executed municipality overview when the build made one
+(``build.build_pages``), else a generated list of the schools; ``udforsker`` is the
+cross-municipality explorer, linked from the index when it was built.
 
 plotly.js is copied once to ``assets/plotly.min.js``; pages load it from there (offline).
 Before the site goes live the build scans it for pupil identifiers and refuses to publish
@@ -91,15 +96,25 @@ def assemble(paths: config.Paths) -> Path:
             _banner(demo),
             f"Datapakker for {len(group)} skoler i {kommune} Kommune. Vælg en skole:\n\n{items}",
         ])
-        if not (project / kslug / "index.ipynb").is_file() or _is_generated(project / kslug / "index.ipynb"):
+        overview = (project / kslug / "index.ipynb").is_file() and not _is_generated(project / kslug / "index.ipynb")
+        if not overview:
             nb.metadata["datapakke"] = {"generated": True}
             nbformat.write(nb, project / kslug / "index.ipynb")
-        municipality_links.append(f"- [{kommune} Kommune]({kslug}/index.html) — {len(group)} skoler")
+        municipality_links.append(f"- [{kommune} Kommune]({kslug}/index.html) — "
+                                  + ("kommuneoversigt og " if overview else "") + f"{len(group)} skoler")
+    from .build import EXPLORER_FOLDER  # noqa: PLC0415 - build imports papermill; only the name is needed
+
+    explorer = []
+    if (project / EXPLORER_FOLDER / "index.ipynb").is_file():
+        explorer = ["## På tværs af kommuner\n\n"
+                    f"- [Udforsker: skoler og kommuner]({EXPLORER_FOLDER}/index.html) — alle kommuner i data: "
+                    "fordelinger, flerniveaumodel, skolernes kønsforskelle og fravær mod trivsel (til forskeren)"]
     index = _markdown_notebook("Datapakker", [
         _banner(demo),
         "Datapakker til datasparring og skoleudviklingssamtaler: for hver skole kortlægningen "
         "(T1–T3), kønsforskelle i faglig trivsel og fravær, sammenlignet med kommunen og landet.",
         "## Kommuner\n\n" + ("\n".join(municipality_links) or "Ingen skoler er bygget endnu."),
+        *explorer,
         "## Om tallene\n\nAlle tal er aggregerede. Tal bygget på 5 eller færre besvarelser "
         "(spørgeskema) eller 3 eller færre elever (øvrige tal) vises ikke (–).",
     ])
