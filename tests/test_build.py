@@ -36,6 +36,8 @@ def test_cli_lists_failing_school_and_finishes_the_others(built):
     broken = yaml.safe_load(original)
     broken["goals"] = [{"dimension": "faglig_trivsel", "gruppe": "alle", "runde": "T2", "maal": "høj"}]
     path.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
+    for old in (built.reports / "vesthimmerland").glob("793002*.ipynb"):  # another test may have built it
+        old.unlink()
     try:
         result = CliRunner().invoke(app, ["build", "--base", str(built.raw.parent), "--kommune", "820", "--workers", "1"])
     finally:

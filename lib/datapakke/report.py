@@ -434,7 +434,7 @@ class SchoolReport:
                                  hovertemplate="%{text}: %{y:+.0f}<extra></extra>"))
         if len(me):
             fig.add_trace(go.Scatter(x=me["n_eff"].round(1).tolist(), y=me["y"].round(1).tolist(), mode="markers+text",
-                                     name=self.school_name, text=[self.school_name], textposition="top center",
+                                     name=self.school_name, text=[self.school_name], textposition="top right",
                                      marker={"color": COLOURS["skole"], "size": 15, "symbol": "star"},
                                      hovertemplate="%{text}: %{y:+.0f}<extra></extra>"))
         plots.layout(fig, f"Kønsforskel i faglig trivsel på kommunens skoler, {self.latest_round}", height=420)
