@@ -159,11 +159,26 @@ def _enrolment(pupils: pd.DataFrame) -> pd.DataFrame:
     return e[["elev_id", "institutionsnummer", "skoleaar", "klassetrin", "klasse", "koen"]]
 
 
-def _school_effects(schools: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _municipality_effects(schools: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per school: its municipality's level per dimension and absence multiplier.
+
+    Drawn from a separate stream (seed, 1) so the rest of the data stays as it was; small on
+    purpose — most variation lies between pupils, then schools, least between municipalities.
+    """
+    rng = np.random.default_rng([seed, 1])
+    codes = sorted(schools["kommunekode"].unique())
+    level = pd.DataFrame(rng.normal(0, 0.07, (len(codes), len(DIMS))), index=codes)
+    absence = pd.Series(np.exp(rng.normal(0, 0.12, len(codes))), index=codes)
+    return level.loc[schools["kommunekode"]].to_numpy(), absence.loc[schools["kommunekode"]].to_numpy()
+
+
+def _school_effects(schools: pd.DataFrame, rng: np.random.Generator, seed: int = SEED) -> dict[str, np.ndarray]:
     n, d = len(schools), len(DIMS)
     girl = np.array([GIRL_ADVANTAGE[x] for x in DIMS])
+    municipality_level, municipality_absence = _municipality_effects(schools, seed)
     effects = {
-        "level": rng.normal(0, 0.18, (n, d)),
+        "level": rng.normal(0, 0.18, (n, d)) + municipality_level,
+        "absence": municipality_absence,
         "gap": girl[None, :] + rng.normal(0, 0.10, (n, d)),
         # per-round trend: some schools improve, some decline
         "trend": rng.normal(0, 0.09, (n, d)) + rng.normal(0, 0.05, (n, 1)),
@@ -268,7 +283,8 @@ def _calibrate_aars(rounds: pd.DataFrame, answers: np.ndarray, codebook: survey.
     raise RuntimeError("Aars Skole calibration did not converge")
 
 
-def _absence(enrol: pd.DataFrame, latent_by_pupil: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+def _absence(enrol: pd.DataFrame, latent_by_pupil: pd.Series, rng: np.random.Generator,
+             multiplier: pd.Series | None = None) -> pd.DataFrame:
     """Daily absence records (elev_id, dato, fravaerstype, omfang) for all school years."""
     parts = []
     types = np.array(list(config.ABSENCE_TYPES))
@@ -280,6 +296,8 @@ def _absence(enrol: pd.DataFrame, latent_by_pupil: pd.Series, rng: np.random.Gen
         wb = latent_by_pupil.reindex(e["elev_id"]).fillna(0).to_numpy()
         rate = np.exp(rng.normal(np.log(0.045), 0.75, len(e)) - 0.35 * wb)
         rate *= 1 + 0.06 * (e["klassetrin"].to_numpy() - 4.5) / 4.5
+        if multiplier is not None:
+            rate *= multiplier.reindex(e["institutionsnummer"]).fillna(1.0).to_numpy()
         rate = np.clip(rate, 0.002, 0.6)
         p_unlawful = np.clip(rng.beta(0.6, 8, len(e)) + 0.25 * (rate > 0.12), 0, 0.9)
         p_lawful = 0.2 * (1 - p_unlawful)
@@ -361,14 +379,15 @@ def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -
         columns=["spoergsmaal_id", "dimension", "tekst", "omvendt", "klassetrin_fra"],
     )
     codebook = survey.Codebook.from_frame(codebook_frame)
-    effects = _school_effects(schools, rng)
+    effects = _school_effects(schools, rng, seed)
     rounds, answers, latent = _answers(enrol, schools, effects, rng, codebook)
     _calibrate_aars(rounds, answers, codebook)
 
     wellbeing = pd.Series(latent[:, :2].mean(axis=1), index=rounds["elev_id"].to_numpy())
     wellbeing = wellbeing.groupby(level=0).mean()
     enrol_k = enrol.merge(schools[["institutionsnummer", "kommunekode"]], on="institutionsnummer")
-    absence = _absence(enrol_k, wellbeing, rng)
+    absence = _absence(enrol_k, wellbeing, rng,
+                       pd.Series(effects["absence"], index=schools["institutionsnummer"].to_numpy()))
     national = _national(schools, effects, enrol, rng)
 
     r_idx, k_idx = np.nonzero(~np.isnan(answers))
