@@ -13,6 +13,7 @@ papermill writes to a temp file that only replaces the report when execution suc
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -141,9 +142,10 @@ def _set_title(path: Path, p: dict) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "raw" and cell.source.lstrip().startswith("---"):
-            cell.source = cell.source.replace('title: "Datapakke"',
-                                              f'title: "{p["school_name"]}"\nsubtitle: "{p["municipality"]} Kommune · '
-                                              f'datapakke {p.get("school_year", "")}"', 1)
+            subtitle = f'{p["municipality"]} Kommune · datapakke {p.get("school_year", "")}'
+            # JSON strings are valid YAML double-quoted scalars: names with quotes or colons stay valid
+            cell.source = cell.source.replace('title: "Datapakke"', f"title: {json.dumps(p['school_name'], ensure_ascii=False)}\n"
+                                              f"subtitle: {json.dumps(subtitle, ensure_ascii=False)}", 1)
             break
     nbformat.write(nb, path)
 

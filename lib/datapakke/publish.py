@@ -191,7 +191,9 @@ def _nav(pages: list[PageInfo], current: Path) -> str:
         label = html.escape(top.title if top else folder)
         cls = ' class="active"' if top and top.path == current else ""
         out.append(f'<li><a{cls} href="{root}{folder}/index.html">{label}</a><ul>')
-        for p in sorted(groups[folder], key=lambda x: x.title):
+        # only the current municipality's schools are listed: 13 municipalities × ~20 schools is too long
+        here = len(current.parts) == 2 and current.parts[0] == folder
+        for p in sorted(groups[folder], key=lambda x: x.title) if here else []:
             cls = ' class="active"' if p.path == current else ""
             href = f"{root}{p.path.with_suffix('.html').as_posix()}"
             out.append(f'<li><a{cls} href="{href}">{html.escape(p.title)}</a></li>')
