@@ -1,7 +1,10 @@
 """Shared fixtures: the committed fixture raw data, ingested once per test session."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,14 @@ def raw_copy(tmp_path) -> Path:
     dst = tmp_path / "raw"
     shutil.copytree(FIXTURE_RAW, dst)
     return dst
+
+
+def run_nbval_lax(files: list, cwd: Path) -> None:
+    """Execute notebooks under nbval (lax: every cell must run) in a separate pytest; fail with its output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-q", *map(str, files)],
+        capture_output=True, text=True, cwd=cwd, env=dict(os.environ), timeout=600,
+    )
+    tail = result.stdout[-3000:]
+    assert result.returncode == 0, tail
+    assert " passed" in tail and "failed" not in tail

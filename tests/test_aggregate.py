@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from datapakke import aggregate, attendance, store
+from datapakke import attendance, store
 
 from .conftest import AARS
 

@@ -59,15 +59,3 @@ def test_params_keep_edited_goals(built):
     again = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert again["goals"] == data["goals"]
     assert again["school_name"] == "Aars Skole"
-
-
-def test_template_notebook_is_clean_source():
-    """The committed template has no outputs, no injected parameters, one parameters cell."""
-    from datapakke import config
-    nb = nbformat.read(config.ROOT / "notebooks" / "datapakke.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tags = [t for c in code for t in c.metadata.get("tags", [])]
-    assert tags.count("parameters") == 1 and "injected-parameters" not in tags
-    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---")
-    assert all("def " not in c.source for c in code)

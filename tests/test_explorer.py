@@ -1,10 +1,6 @@
 """The cross-municipality explorer: aggregates only, small groups absent, the model tables, filters, notebook."""
-import os
-import subprocess
-import sys
 
 import duckdb
-import nbformat
 import numpy as np
 import pandas as pd
 import papermill as pm
@@ -15,7 +11,7 @@ from datapakke import config, explorer, privacy, store
 from datapakke.explorer import ALL, Explorer, Filter, between_group_share, distribution_table
 from datapakke.multilevel import school_gender_gaps
 
-from .conftest import AARS
+from .conftest import AARS, run_nbval_lax
 
 
 def _con(scores: pd.DataFrame, skoler: pd.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -164,25 +160,9 @@ def test_explorer_page_renders_and_writes_only_aggregates(built, x, tmp_path):
     assert "datapakke build" in x.write_tables(None)._repr_html_()  # no folder: nothing written
 
 
-def test_explorer_template_is_clean_source():
-    nb = nbformat.read(config.ROOT / "notebooks" / "explorer.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tags = [t for c in code for t in c.metadata.get("tags", [])]
-    assert tags.count("parameters") == 1 and "injected-parameters" not in tags
-    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---")
-    assert all("def " not in c.source for c in code)
-
-
 def test_explorer_notebook_runs_under_nbval(built, tmp_path):
     out = tmp_path / "explorer.ipynb"
     pm.execute_notebook(str(config.ROOT / "notebooks" / "explorer.ipynb"), str(out), prepare_only=True,
                         parameters={"processed_dir": str(built.processed), "tables_dir": "udforsker_data"})
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-q", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ), timeout=600,
-    )
-    tail = result.stdout[-3000:]
-    assert result.returncode == 0, tail
-    assert " passed" in tail and "failed" not in tail
+    run_nbval_lax([out], tmp_path)
     assert (tmp_path / "udforsker_data" / "fordelinger.csv").is_file()

@@ -1,8 +1,5 @@
 """The municipality overview: themes counted across schools, the side-by-side table, the notebook, the site."""
-import os
 import re
-import subprocess
-import sys
 
 import nbformat
 import numpy as np
@@ -13,7 +10,7 @@ import pytest
 from datapakke import build, config, flags as flags_mod, overview, privacy, publish, store
 from datapakke.overview import MunicipalityOverview, theme_counts
 
-from .conftest import AARS, TINY
+from .conftest import AARS, TINY, run_nbval_lax
 
 PUPIL_COLUMNS = {"elev_id", "score", "raw", "klasse", "dato"}
 
@@ -106,16 +103,6 @@ def test_overview_page_sections_render_with_links_and_banner(built, tmp_path):
         MunicipalityOverview.load("999", built.processed)
 
 
-def test_overview_template_is_clean_source():
-    nb = nbformat.read(config.ROOT / "notebooks" / "kommune.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tags = [t for c in code for t in c.metadata.get("tags", [])]
-    assert tags.count("parameters") == 1 and "injected-parameters" not in tags
-    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---")
-    assert all("def " not in c.source for c in code)
-
-
 def test_overview_notebook_runs_under_nbval_for_both_municipalities(built, tmp_path):
     files = []
     for code, name in (("820", "Vesthimmerland"), ("265", "Roskilde")):
@@ -124,13 +111,7 @@ def test_overview_notebook_runs_under_nbval_for_both_municipalities(built, tmp_p
                             parameters={"municipality_code": code, "municipality": name,
                                         "processed_dir": str(built.processed)})
         files.append(str(out))
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-q", *files],
-        capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ), timeout=600,
-    )
-    tail = result.stdout[-3000:]
-    assert result.returncode == 0, tail
-    assert " passed" in tail and "failed" not in tail
+    run_nbval_lax(files, tmp_path)
 
 
 @pytest.fixture(scope="module")

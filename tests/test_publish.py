@@ -6,7 +6,6 @@ import pytest
 
 from datapakke import build, config, publish
 
-from .conftest import AARS, TINY
 
 
 @pytest.fixture(scope="module")

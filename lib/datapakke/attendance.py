@@ -11,7 +11,6 @@ get NaN (missing), never 0.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from . import config

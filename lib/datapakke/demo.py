@@ -17,7 +17,6 @@ Everything is vectorised: ~72,000 pupils × 40 items × 3 rounds ≈ 8 M answers
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
