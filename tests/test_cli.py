@@ -21,3 +21,12 @@ def test_data_error_exits_2_without_traceback(tmp_path):
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert (tmp_path / "processed" / "valideringsrapport.txt").is_file()
+
+
+def test_check_reports_without_writing(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "skoler.csv").write_text("institutionsnummer;skolenavn;kommunekode;kommune\n12;X;820;Y\n")
+    result = CliRunner().invoke(app, ["check", "--base", str(tmp_path), "--report-file", str(tmp_path / "r.txt")])
+    assert result.exit_code == 2
+    assert "skoler.csv" in (tmp_path / "r.txt").read_text(encoding="utf-8")
+    assert not (tmp_path / "processed").exists()

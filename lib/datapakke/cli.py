@@ -68,6 +68,21 @@ def ingest(base: Path | None = BaseOpt,
 
 
 @app.command()
+def check(base: Path | None = BaseOpt,
+          report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil.")) -> None:
+    """Validate data/raw and print every problem, without writing processed data (exit 2 on errors)."""
+    from . import ingest as ingest_mod
+
+    paths = _paths(base)
+    report = ingest_mod.check(paths.raw)
+    if report_file:
+        report.write(report_file)
+    err.print(report.text(), markup=False, highlight=False)
+    if report.errors:
+        raise typer.Exit(2)
+
+
+@app.command()
 def params(base: Path | None = BaseOpt) -> None:
     """Write one params YAML per school (keeps goals someone edited)."""
     from . import store
