@@ -271,7 +271,7 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
     return out
 
 
-def write_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame, folder: Path, report=None) -> None:
+def write_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in compute_all(t, scores).items():
         store.write_parquet(frame.reset_index(drop=True), folder / f"{name}.parquet")

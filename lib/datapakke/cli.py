@@ -88,7 +88,7 @@ def params(base: Path | None = BaseOpt) -> None:
     from . import store
 
     paths = _paths(base)
-    demo_data = (store.current(paths.processed) / "DEMODATA.txt").is_file()
+    demo_data = store.is_demo(store.current(paths.processed))
     written = params_mod.write_params(paths.processed, paths.params, demo=demo_data)
     console.print(f"{len(written)} params-filer i {paths.params}")
 

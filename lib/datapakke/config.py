@@ -71,6 +71,8 @@ if MIN_SURVEY_N < 5 or MIN_OTHER_N < 3:
 #: The demo data's documented pseudonymisation key. Never valid for real data.
 DEMO_KEY = "datapakke-demo-key-not-secret"
 DEMO_MARKER = "Syntetiske demodata – ikke rigtige skoletal"
+#: The file that marks a raw or processed folder as synthetic demo data.
+DEMO_FILE = "DEMODATA.txt"
 
 # --- survey ----------------------------------------------------------------------------
 ROUNDS = ("T1", "T2", "T3")

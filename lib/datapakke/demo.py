@@ -411,7 +411,7 @@ def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -
         absence.to_parquet(tmp / "fravaer.parquet", index=False)
         _write_csv(days, tmp / "skoledage.csv")
         _write_csv(national, tmp / "nationale_tal.csv")
-        (tmp / "DEMODATA.txt").write_text(
+        (tmp / config.DEMO_FILE).write_text(
             f"{config.DEMO_MARKER}\nGenereret af datapakke.demo med seed {seed}.\n", encoding="utf-8"
         )
     return DemoSummary(len(schools), pupils["elev_id"].nunique(), len(r_idx), len(absence), Path(out))

@@ -412,7 +412,7 @@ class Explorer:
         agg = version / "aggregates"
         rounds = pd.read_parquet(agg / "rounds.parquet")
         plots.configure(site_root)
-        return cls(con=con, version=version, demo=(version / "DEMODATA.txt").is_file(),
+        return cls(con=con, version=version, demo=store.is_demo(version),
                    rounds=rounds["runde"].tolist(), school_year=str(rounds["skoleaar"].max()),
                    schools=pd.read_parquet(agg / "schools.parquet"))
 
@@ -462,9 +462,7 @@ class Explorer:
 
     # --- sections ------------------------------------------------------------------------------
     def banner(self) -> Block:
-        if not self.demo:
-            return Block()
-        return Block(f'<div class="dp-demo-banner" role="alert"><strong>{config.DEMO_MARKER}</strong></div>')
+        return Block(fmt.demo_banner(self.demo))
 
     def heading(self) -> Block:
         return Block(para(

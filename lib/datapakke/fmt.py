@@ -10,6 +10,8 @@ import math
 
 import pandas as pd
 
+from .config import DEMO_MARKER
+
 SUPPRESSED = "–"
 FOOTNOTE = "– = ikke vist: for få elever bag tallet (diskretionering), eller tallet mangler."
 
@@ -31,6 +33,11 @@ def pct(x, decimals: int = 1) -> str:
 
 def count(x) -> str:
     return num(x, 0)
+
+
+def demo_banner(demo: bool) -> str:
+    """The synthetic-data marker every page built from demo data must show (DOMAIN.md §5)."""
+    return f'<div class="dp-demo-banner" role="alert"><strong>{DEMO_MARKER}</strong></div>' if demo else ""
 
 
 def is_suppressed_cell(value) -> bool:

@@ -58,7 +58,7 @@ UNSUPPORTED = {".xls": "det gamle Excel-format (.xls)", ".ods": "OpenDocument-re
 SOURCES_FILE = "kilder.yaml"
 HEADERS_FILE = "kolonnenavne.yaml"
 MINISTRY_DIR = "nationale"
-NOT_DATA = {SOURCES_FILE, HEADERS_FILE, "DEMODATA.txt"}
+NOT_DATA = {SOURCES_FILE, HEADERS_FILE, config.DEMO_FILE}
 
 #: table → (required columns, optional columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -1060,7 +1060,7 @@ def ingest(raw: Path, processed: Path) -> IngestResult:
     Raises ``DataError`` (with every problem) before anything is written.
     """
     raw, processed = Path(raw), Path(processed)
-    demo = (raw / "DEMODATA.txt").is_file()
+    demo = store.is_demo(raw)
     loaded, report = load_all(raw)
     report.raise_if_errors()
     key = privacy.load_key(demo, forbidden=(raw, processed))  # before any work on pupil data
@@ -1081,8 +1081,8 @@ def ingest(raw: Path, processed: Path) -> IngestResult:
         for name, frame in t.items():
             store.write_parquet(frame.sort_values(list(frame.columns[:2])).reset_index(drop=True), out / f"{name}.parquet")
         store.write_parquet(scores, out / "scores.parquet")
-        aggregate.write_all(t, scores, out / "aggregates", report)
+        aggregate.write_all(t, scores, out / "aggregates")
         if demo:
-            (out / "DEMODATA.txt").write_text(config.DEMO_MARKER + "\n", encoding="utf-8")
+            (out / config.DEMO_FILE).write_text(config.DEMO_MARKER + "\n", encoding="utf-8")
         (out / "valideringsrapport.txt").write_text(report.text() + "\n", encoding="utf-8")
     return IngestResult(store.current(processed), report, demo)

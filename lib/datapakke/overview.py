@@ -275,7 +275,7 @@ class MunicipalityOverview:
         plots.configure(site_root)
         ov = cls(municipality_code=str(municipality_code), municipality=str(mine["kommune"].iloc[0]),
                  school_year=str(rounds["skoleaar"].max()), rounds=rounds["runde"].tolist(), folder=agg,
-                 demo=(version / "DEMODATA.txt").is_file(), schools=mine, linked=linked)
+                 demo=store.is_demo(version), schools=mine, linked=linked)
         return ov
 
     # --- data access ---------------------------------------------------------------------------
@@ -329,9 +329,7 @@ class MunicipalityOverview:
 
     # --- sections ------------------------------------------------------------------------------
     def banner(self) -> Block:
-        if not self.demo:
-            return Block()
-        return Block(f'<div class="dp-demo-banner" role="alert"><strong>{config.DEMO_MARKER}</strong></div>')
+        return Block(fmt.demo_banner(self.demo))
 
     def heading(self) -> Block:
         return Block(para(f"<strong>{html.escape(self.municipality)} Kommune</strong> · kommunekode "

@@ -31,7 +31,7 @@ import pandas as pd
 import plotly
 import yaml
 
-from . import config, privacy, store
+from . import config, fmt, privacy, store
 from .params import slug
 
 SITE = "_site"
@@ -56,10 +56,6 @@ def _markdown_notebook(title: str, cells: list[str], subtitle: str = "") -> nbfo
     return nb
 
 
-def _banner(demo: bool) -> str:
-    return f'<div class="dp-demo-banner" role="alert"><strong>{config.DEMO_MARKER}</strong></div>' if demo else ""
-
-
 def _school_pages(project: Path) -> pd.DataFrame:
     rows = []
     for nb_path in sorted(project.glob("*/*.ipynb")):
@@ -81,7 +77,7 @@ def assemble(paths: config.Paths) -> Path:
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js")
 
     version = store.current(paths.processed)
-    demo = (version / "DEMODATA.txt").is_file()
+    demo = store.is_demo(version)
     schools = pd.read_parquet(version / "aggregates" / "schools.parquet")
     names = {slug(k): k for k in schools["kommune"].unique()}
     pages = _school_pages(project)
@@ -93,7 +89,7 @@ def assemble(paths: config.Paths) -> Path:
             f"[tabeller (CSV/Excel)]({g.file.replace('.ipynb', '_data')}/datapackage.json)"
             for g in group.sort_values("title").itertuples())
         nb = _markdown_notebook(f"{kommune} Kommune", [
-            _banner(demo),
+            fmt.demo_banner(demo),
             f"Datapakker for {len(group)} skoler i {kommune} Kommune. Vælg en skole:\n\n{items}",
         ])
         overview = (project / kslug / "index.ipynb").is_file() and not _is_generated(project / kslug / "index.ipynb")
@@ -110,7 +106,7 @@ def assemble(paths: config.Paths) -> Path:
                     f"- [Udforsker: skoler og kommuner]({EXPLORER_FOLDER}/index.html) — alle kommuner i data: "
                     "fordelinger, flerniveaumodel, skolernes kønsforskelle og fravær mod trivsel (til forskeren)"]
     index = _markdown_notebook("Datapakker", [
-        _banner(demo),
+        fmt.demo_banner(demo),
         "Datapakker til datasparring og skoleudviklingssamtaler: for hver skole kortlægningen "
         "(T1–T3), kønsforskelle i faglig trivsel og fravær, sammenlignet med kommunen og landet.",
         "## Kommuner\n\n" + ("\n".join(municipality_links) or "Ingen skoler er bygget endnu."),

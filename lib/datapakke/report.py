@@ -82,7 +82,7 @@ class SchoolReport:
             municipality=s["kommune"],
             school_year=school_year or rounds_table["skoleaar"].max(),
             rounds=list(rounds or rounds_table["runde"].tolist()), goals=list(goals or []),
-            folder=agg, demo=(version / "DEMODATA.txt").is_file(),
+            folder=agg, demo=store.is_demo(version),
         )
         report.tables["rounds"] = rounds_table
         return report
@@ -120,9 +120,7 @@ class SchoolReport:
     # --- sections ----------------------------------------------------------------------------
     def banner(self) -> Block:
         """The synthetic-data marker every demo page must show (DOMAIN.md §5)."""
-        if not self.demo:
-            return Block()
-        return Block(f'<div class="dp-demo-banner" role="alert"><strong>{config.DEMO_MARKER}</strong></div>')
+        return Block(fmt.demo_banner(self.demo))
 
     def heading(self) -> Block:
         """The line under the page title (the title itself is the front matter's, set by the build)."""

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import config
+
 CURRENT = "current"
 
 
@@ -31,6 +33,11 @@ def current(processed: Path) -> Path:
             f"Ingen behandlede data i {processed}: kør først 'datapakke ingest' (eller 'make demo')."
         )
     return link.resolve()
+
+
+def is_demo(folder: Path) -> bool:
+    """Was this raw folder or processed version made from synthetic demo data?"""
+    return (Path(folder) / config.DEMO_FILE).is_file()
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
