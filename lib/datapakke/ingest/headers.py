@@ -1,0 +1,95 @@
+"""Header normalisation: case, spaces, punctuation, æøå and synonyms don't matter."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from ..validate import Report
+from .tables import HEADERS_FILE, TABLES
+
+#: normalised header variant → canonical column (normalisation: ``normalise_header``).
+HEADER_SYNONYMS: dict[str, str] = {
+    "kon": "koen", "kn": "koen", "kok": "koen", "gender": "koen", "sex": "koen", "elevkoen": "koen",
+    "inst_nr": "institutionsnummer", "instnr": "institutionsnummer", "institutionsnr": "institutionsnummer",
+    "institution_nr": "institutionsnummer", "institutions_nummer": "institutionsnummer",
+    "institution": "institutionsnummer", "inst_nummer": "institutionsnummer",
+    "skole_nr": "institutionsnummer", "skolenr": "institutionsnummer", "skolenummer": "institutionsnummer",
+    "navn": "skolenavn", "skole": "skolenavn", "skole_navn": "skolenavn", "institutionsnavn": "skolenavn",
+    "kommunenr": "kommunekode", "kommune_nr": "kommunekode", "kommune_kode": "kommunekode",
+    "kommunenummer": "kommunekode", "kommunenavn": "kommune", "kommune_navn": "kommune",
+    "elevid": "elev_id", "elev": "elev_id", "elevnr": "elev_id", "elev_nr": "elev_id", "elevnummer": "elev_id",
+    "cpr": "elev_id", "cpr_nr": "elev_id", "cprnr": "elev_id", "unilogin": "elev_id", "uni_login": "elev_id",
+    "skolear": "skoleaar", "skole_aar": "skoleaar", "aar": "skoleaar",
+    "klassetrin_nr": "klassetrin", "trin": "klassetrin", "klassetrinn": "klassetrin", "klassetrinnet": "klassetrin",
+    "klassebetegnelse": "klasse", "klassenavn": "klasse",
+    "maaling": "runde", "tidspunkt": "runde", "maalepunkt": "runde", "maalingsrunde": "runde",
+    "besvarelsesdato": "dato", "svardato": "dato", "dag": "dato", "fravaersdato": "dato", "skoledag": "dato",
+    "spm_id": "spoergsmaal_id", "spoergsmaal": "spoergsmaal_id", "spoergsmaalsid": "spoergsmaal_id",
+    "spoergsmaals_id": "spoergsmaal_id", "spoergsmaal_nr": "spoergsmaal_id", "spoergsmaalsnummer": "spoergsmaal_id",
+    "sporgsmaal_id": "spoergsmaal_id", "item": "spoergsmaal_id", "item_id": "spoergsmaal_id", "spm": "spoergsmaal_id",
+    "svarvaerdi": "svar", "besvarelse": "svar", "svar_vaerdi": "svar",
+    "spoergsmaalstekst": "tekst", "ordlyd": "tekst",
+    "reverseret": "omvendt", "omvendt_kodet": "omvendt", "vendt": "omvendt", "omvendt_skala": "omvendt",
+    "type": "fravaerstype", "fravaersart": "fravaerstype", "fravaers_type": "fravaerstype", "aarsag": "fravaerstype",
+    "andel_dag": "omfang", "andel": "omfang", "dage": "omfang", "andel_af_dag": "omfang",
+    "vaerdi_": "vaerdi", "value": "vaerdi", "n": "antal",
+}
+
+
+def normalise_header(name) -> str:
+    """Case, spaces, æ/ø/å vs ae/oe/aa and punctuation don't matter: 'Køn ' → 'koen'."""
+    s = str(name).strip().lower().replace("\ufeff", "")
+    s = s.replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+    return s
+
+
+def header_map(raw_folder: Path, report: Report | None = None) -> dict[str, str]:
+    """Built-in synonyms plus the user's ``kolonnenavne.yaml``.
+
+    The file maps a variant to a column, for all tables (``Køn2: koen``) or for one table
+    (``elever: {Køn2: koen}``); table-specific entries are stored as ``"<table>:<variant>"``.
+    """
+    mapping = dict(HEADER_SYNONYMS)
+    extra = Path(raw_folder) / HEADERS_FILE
+    if not extra.is_file():
+        return mapping
+    try:
+        loaded = yaml.safe_load(extra.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError("filen skal være en liste af 'variant: kolonne'")
+        for k, v in loaded.items():
+            if isinstance(v, dict) and normalise_header(k) in TABLES:
+                mapping.update({f"{normalise_header(k)}:{normalise_header(a)}": normalise_header(b) for a, b in v.items()})
+            else:
+                mapping[normalise_header(k)] = normalise_header(v)
+    except (yaml.YAMLError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        if report is None:
+            raise
+        report.add("bad_config", HEADERS_FILE, _yaml_line(exc), "-", _yaml_problem(exc),
+                   "linjer som 'Køn2: koen' eller 'elever: {Køn2: koen}' (YAML, UTF-8)")
+    return mapping
+
+
+def _yaml_line(exc: Exception):
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark is not None else "-"
+
+
+def _yaml_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None)
+    return f"YAML-fejl: {problem}" if problem else str(exc).splitlines()[0][:150]
+
+
+def canonical(header, table: str, mapping: dict[str, str]) -> str | None:
+    """The contract column a header means in ``table``, or None."""
+    required, optional = TABLES[table]
+    n = normalise_header(header)
+    for c in (n, mapping.get(f"{table}:{n}"), mapping.get(n)):
+        if c in required + optional:
+            return c
+    return None
