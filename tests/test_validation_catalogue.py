@@ -289,8 +289,8 @@ def case_no_t1_round(raw):
 def case_unreadable_xlsx_not_a_zip(raw):
     (raw / "elever.csv").unlink()
     (raw / "elever.xlsx").write_bytes(b"PK? no, just bytes\x00\x01\x02")
-    return [E("elever.xlsx", None, None, "ikke en gyldig Excel-fil (BadZipFile: File is not a zip file)",
-              "en .xlsx-fil gemt fra Excel; åbn den og gem den igen som 'Excel-projektmappe (.xlsx)' eller som CSV")], []
+    return [E("elever.xlsx", None, None, "en binær fil (ikke tekst), ikke en Excel-projektmappe (.xlsx)",
+              "en .xlsx-fil gemt fra Excel: åbn filen og gem den som 'Excel-projektmappe (.xlsx)' eller 'CSV UTF-8'")], []
 
 
 def case_old_xls_format(raw):
@@ -306,6 +306,87 @@ def case_csv_row_with_extra_field(raw):
     (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [E("skoler.csv", 3, None, "5 felter",
               "4 felter som overskriften (tekst med ';' skal stå i anførselstegn)")], []
+
+
+def case_csv_quote_never_closed(raw):
+    lines = (raw / "skoler.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(";", ';"', 1)  # line 3: a quote opens and never closes
+    (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [E("skoler.csv", 3, None, 'et anførselstegn (") der ikke lukkes',
+              'tekst i anførselstegn, der slutter med et anførselstegn i samme felt (fx "Skole; afd. Nord"): '
+              "ret rækken, eller fjern anførselstegnet")], []
+
+
+def case_csv_extra_field_after_a_quoted_line_break(raw):
+    lines = (raw / "skoler.csv").read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(";")
+    lines[1] = ";".join([first[0], f'"{first[1]}\nafd. Nord"', *first[2:]])  # the record spans lines 2–3
+    lines[2] += ";ekstra"  # the next record starts on line 4
+    (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [E("skoler.csv", 4, None, "5 felter",
+              "4 felter som overskriften (tekst med ';' skal stå i anførselstegn)")], []
+
+
+def case_csv_with_one_huge_field_is_read(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 0, "tekst", "lang tekst " * 20_000)  # 220 kB in one field
+    return [], []
+
+
+def case_csv_saved_as_utf16_without_bom(raw):
+    text = (raw / "skoler.csv").read_text(encoding="utf-8")
+    (raw / "skoler.csv").write_bytes(text.encode("utf-16-le"))
+    return [E("skoler.csv", None, None, "tekst i UTF-16 uden BOM (byte-rækkefølgemærke)",
+              "tekst i UTF-8 (eller UTF-16 med BOM): gem filen igen som 'CSV UTF-8 (kommasepareret)'")], []
+
+
+def case_pdf_saved_as_csv(raw):
+    (raw / "elever.csv").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    return [E("elever.csv", None, None, "en PDF-fil", "en CSV-fil (tekst): åbn tabellen i Excel og gem den som "
+              "'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_binary_file_saved_as_csv(raw):
+    (raw / "fravaer.csv").write_bytes(bytes(range(256)) * 8)
+    return [E("fravaer.csv", None, None, "en binær fil (ikke tekst)", "en CSV-fil (tekst): åbn tabellen i Excel "
+              "og gem den som 'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_workbook_saved_with_csv_extension(raw):
+    import io
+    from openpyxl import Workbook
+    buf = io.BytesIO()
+    Workbook().save(buf)
+    (raw / "skoledage.csv").write_bytes(buf.getvalue())
+    return [E("skoledage.csv", None, None, "en zip-fil (fx en Excel-projektmappe, .xlsx)",
+              "en CSV-fil (tekst): åbn tabellen i Excel og gem den som 'CSV UTF-8 (kommasepareret)' eller "
+              "'CSV (semikolonsepareret)', eller omdøb filen til .xlsx, hvis den er det")], []
+
+
+def case_csv_text_saved_with_xlsx_extension(raw):
+    (raw / "skoler.csv").rename(raw / "skoler.xlsx")
+    return [E("skoler.xlsx", None, None, "en tekstfil (CSV), ikke en Excel-projektmappe (.xlsx)",
+              "en .xlsx-fil gemt fra Excel: åbn filen og gem den som 'Excel-projektmappe (.xlsx)' eller 'CSV UTF-8', "
+              "eller omdøb filen til .csv, hvis den er det")], []
+
+
+def case_html_page_saved_as_csv(raw):
+    (raw / "elever.csv").write_text("<!DOCTYPE html>\n<html><body>Log ind for at fortsætte</body></html>\n",
+                                    encoding="utf-8")
+    return [E("elever.csv", None, None, "en HTML- eller XML-side (fx 'Gem som webside', eller en login- eller "
+              "fejlside fra en download)", "en CSV-fil (tekst): åbn tabellen i Excel og gem den som "
+              "'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_header_only_pupil_list_is_named_not_its_consequences(raw):
+    edit(raw, "elever.csv", lambda f: f.iloc[:0])
+    return [E("elever.csv", None, None, "kun overskriften, ingen rækker",
+              "én række pr. elev og skoleår (er udtrækket tomt, eller filtreret forkert?)")], []
+
+
+def case_header_only_optional_table(raw):
+    edit(raw, "fravaer.csv", lambda f: f.iloc[:0])
+    return [E("fravaer.csv", None, None, "kun overskriften, ingen rækker",
+              "én række pr. elev, dag og fraværstype (eller slet filen, hvis I ikke har data til tabellen)")], []
 
 
 def case_two_files_for_one_table(raw):

@@ -30,6 +30,7 @@ RULES: dict[str, tuple[str, str]] = {
     "ambiguous_file": (ERROR, "to filer til samme tabel"),
     "bad_config": (ERROR, "kilder.yaml eller kolonnenavne.yaml kan ikke bruges"),
     "unreadable": (ERROR, "filen kan ikke læses"),
+    "empty_table": (ERROR, "en tabel har kun overskriften, ingen rækker"),
     "missing_column": (ERROR, "en påkrævet kolonne mangler"),
     "bad_value": (ERROR, "en værdi har forkert type eller format"),
     "out_of_range": (ERROR, "en værdi ligger uden for det tilladte"),

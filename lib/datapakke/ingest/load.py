@@ -23,6 +23,18 @@ class Loaded:
     raw: pd.DataFrame | None = None  # the values as read, for messages
 
 
+#: What one row of each table is, for the message on a table without rows.
+ROWS_OF = {
+    "skoler": "én række pr. skole",
+    "elever": "én række pr. elev og skoleår",
+    "kortlaegning_svar": "én række pr. svar",
+    "kortlaegning_spoergsmaal": "én række pr. spørgsmål",
+    "fravaer": "én række pr. elev, dag og fraværstype",
+    "skoledage": "én række pr. skole og skoledag",
+    "nationale_tal": "én række pr. tal (skoleår, niveau, kode, indikator)",
+}
+
+
 def load_table(source: Source | None, table: str, raw_folder: Path, report: Report,
                mapping: dict[str, str]) -> Loaded | None:
     """Read one table, map its headers, parse its values; problems go into ``report``."""
@@ -69,6 +81,12 @@ def load_table(source: Source | None, table: str, raw_folder: Path, report: Repo
                else f"andre navne kan oversættes i {HEADERS_FILE}")
         report.add("missing_column", name, header_row, c, found[:200] or "(ingen kolonner)",
                    f"en kolonne '{c}' (kolonnerne i {table}: {', '.join(required)}; {how})")
+    if frame.empty:
+        how = ("er udtrækket tomt, eller filtreret forkert?" if table in REQUIRED_TABLES
+               else "eller slet filen, hvis I ikke har data til tabellen")
+        report.add("empty_table", name, "-", "-", "kun overskriften, ingen rækker",
+                   f"{ROWS_OF[table]} ({how})")
+        return None
     if missing:
         return None
     cols = [c for c in required + optional if c in frame.columns]

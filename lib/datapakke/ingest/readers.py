@@ -4,8 +4,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import errno
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,9 @@ _MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u01
 
 
 def detect_encoding(data: bytes) -> str:
-    """'utf-16' (with BOM), 'utf-8' (with or without BOM), else 'cp1252' (or 'latin-1')."""
+    """'utf-32'/'utf-16' (with BOM), 'utf-8' (with or without BOM), else 'cp1252' (or 'latin-1')."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     try:
@@ -38,8 +42,103 @@ def detect_encoding(data: bytes) -> str:
 
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) if it decodes, else Windows-1252 — never silently mangled."""
-    text = data.decode(detect_encoding(data))
+    try:
+        text = data.decode(detect_encoding(data))
+    except UnicodeDecodeError:  # a BOM followed by bytes that are not that encoding
+        raise ReadError("-", "en fil, der begynder som Unicode-tekst (BOM), men ikke kan afkodes",
+                        SAVE_AS_CSV) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+# --- what a file really is -----------------------------------------------------------------
+SAVE_AS_CSV = ("en CSV-fil (tekst): åbn tabellen i Excel og gem den som 'CSV UTF-8 (kommasepareret)' "
+               "eller 'CSV (semikolonsepareret)'")
+#: Leading bytes of files that are no text export.
+_SIGNATURES = (
+    (b"%PDF", "pdf"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"PAR1", "parquet"),
+    (b"{\\rtf", "rtf"),
+)
+KIND_TEXT = {
+    "pdf": "en PDF-fil",
+    "zip": "en zip-fil (fx en Excel-projektmappe, .xlsx)",
+    "ole": "det gamle Excel-format (.xls) eller et Word-dokument",
+    "parquet": "en Parquet-fil",
+    "rtf": "et RTF-dokument (Word/WordPad)",
+    "html": "en HTML- eller XML-side (fx 'Gem som webside', eller en login- eller fejlside fra en download)",
+    "utf16_nobom": "tekst i UTF-16 uden BOM (byte-rækkefølgemærke)",
+    "binary": "en binær fil (ikke tekst)",
+    "text": "en tekstfil (CSV)",
+}
+
+
+def sniff_kind(data: bytes) -> str:
+    """What a file's bytes are: a key of ``KIND_TEXT`` ('text' for anything readable as text)."""
+    for magic, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return kind
+    head = data[:8192]
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "text"
+    if b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        nul_even, nul_odd = even.count(0) / max(len(even), 1), odd.count(0) / max(len(odd), 1)
+        if (nul_odd > 0.3 and nul_even < 0.05) or (nul_even > 0.3 and nul_odd < 0.05):
+            return "utf16_nobom"  # ASCII letters with a zero byte beside each one
+        return "binary"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table", b"<head")):
+        return "html"
+    control = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 12, 13, 26))
+    if control > max(len(head) // 20, 2):
+        return "binary"
+    return "text"
+
+
+def _not_a(kind: str, expected_format: str) -> ReadError:
+    """The error for a file that is ``kind`` where ``expected_format`` ('csv', 'xlsx', 'parquet') was due."""
+    rename = {"zip": ".xlsx", "parquet": ".parquet", "text": ".csv"}.get(kind)
+    if expected_format == "csv":
+        if kind == "utf16_nobom":
+            return ReadError("-", KIND_TEXT[kind], "tekst i UTF-8 (eller UTF-16 med BOM): gem filen igen som "
+                             "'CSV UTF-8 (kommasepareret)'")
+        how = SAVE_AS_CSV + (f", eller omdøb filen til {rename}, hvis den er det" if rename else "")
+        return ReadError("-", KIND_TEXT[kind], how)
+    target = {"xlsx": "en Excel-projektmappe (.xlsx)", "parquet": "en Parquet-fil"}[expected_format]
+    how = ("en .xlsx-fil gemt fra Excel: åbn filen og gem den som 'Excel-projektmappe (.xlsx)' eller 'CSV UTF-8'"
+           if expected_format == "xlsx" else "en Parquet-fil: eksportér tabellen igen (eller som CSV UTF-8 eller .xlsx)")
+    if rename and rename != f".{expected_format}":
+        how += f", eller omdøb filen til {rename}, hvis den er det"
+    return ReadError("-", f"{KIND_TEXT[kind]}, ikke {target}", how)
+
+
+# --- reading the bytes -----------------------------------------------------------------------
+def io_problem(exc: OSError) -> tuple[str, str]:
+    """(found, expected) in Danish for a file the system will not let us read."""
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
+        return ("ingen adgang til filen (den er låst af et andet program, fx Excel, eller du har ikke "
+                "læseadgang)", "en fil, der kan læses: luk den i programmet, der har den åben, eller få "
+                "læseadgang, og prøv igen")
+    if code in (errno.EBUSY, getattr(errno, "ETXTBSY", -1)):
+        return ("filen er i brug af et andet program", "luk filen i programmet, der har den åben, og prøv igen")
+    if isinstance(exc, IsADirectoryError):
+        return "en mappe, ikke en fil", "en fil med tabellen"
+    if isinstance(exc, FileNotFoundError):
+        return "filen findes ikke (længere)", "filen i rådata-mappen (blev den flyttet under indlæsningen?)"
+    name = errno.errorcode.get(code, str(code)) if code is not None else type(exc).__name__
+    return (f"filen kan ikke læses (systemfejl {name})",
+            "en fil, der kan åbnes: ligger den på et netværksdrev, så kopiér den til rådata-mappen og prøv igen")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; ``ReadError`` (in Danish) if the system will not give them."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ReadError("-", *io_problem(exc)) from None
 
 
 def sniff_separator(text: str) -> str:
@@ -50,16 +149,28 @@ def sniff_separator(text: str) -> str:
     """
     lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
     best, best_score = ";", (-1.0, 0)
-    for sep in (";", ",", "\t", "|"):
-        rows = list(csv.reader(lines, delimiter=sep, quotechar='"'))
-        if not rows or len(rows[0]) < 2:
-            continue
-        width = len(rows[0])
-        rest = rows[1:] or rows
-        score = (sum(len(r) == width for r in rest) / len(rest), width)
-        if score > best_score:
-            best, best_score = sep, score
+    with _no_field_limit():
+        for sep in (";", ",", "\t", "|"):
+            rows = list(csv.reader(lines, delimiter=sep, quotechar='"'))
+            if not rows or len(rows[0]) < 2:
+                continue
+            width = len(rows[0])
+            rest = rows[1:] or rows
+            score = (sum(len(r) == width for r in rest) / len(rest), width)
+            if score > best_score:
+                best, best_score = sep, score
     return best
+
+
+@contextmanager
+def _no_field_limit():
+    """Python's csv module refuses fields over 128 KiB; a real export can hold one (a long text)."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 class ReadError(Exception):
@@ -82,10 +193,47 @@ class RawFile:
     header_row: int | str = 1  # where the header is, as the user sees it ('-' for Parquet)
 
 
+def csv_problem(text: str, sep: str, first_line: int) -> ReadError:
+    """Why pandas could not split ``text`` into rows, found again with Python's csv reader.
+
+    In the user's line numbers (``first_line`` is the header's line) and in Danish: a row with
+    more fields than the header, or a quote that is never closed.  pandas' own message (English,
+    its own row count) is never shown.
+    """
+    with _no_field_limit():
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"')
+        width, start = None, first_line
+        try:
+            for record in reader:
+                if width is None:
+                    width = len(record)
+                elif len(record) > width:
+                    return ReadError(start, f"{len(record)} felter",
+                                     f"{width} felter som overskriften (tekst med '{sep}' skal stå i anførselstegn)")
+                start = first_line + reader.line_num
+        except csv.Error:
+            pass
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=True)
+        start = first_line
+        try:
+            for _ in reader:
+                start = first_line + reader.line_num
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                return ReadError(start, 'et anførselstegn (") der ikke lukkes',
+                                 'tekst i anførselstegn, der slutter med et anførselstegn i samme felt (fx "Skole; '
+                                 'afd. Nord"): ret rækken, eller fjern anførselstegnet')
+    return ReadError("-", "en CSV-fil, der ikke kan deles op i rækker og felter",
+                     f"en CSV-fil med '{sep}' som skilletegn og tekst med skilletegn i anførselstegn")
+
+
 def _read_csv(path: Path) -> RawFile:
-    data = path.read_bytes()
+    data = read_bytes(path)
     if not data.strip():
         raise ReadError("-", "en tom fil", "en overskriftslinje og data")
+    kind = sniff_kind(data)
+    if kind != "text":
+        raise _not_a(kind, "csv")
     encoding = detect_encoding(data)
     text = decode(data)
     notes = []
@@ -100,17 +248,13 @@ def _read_csv(path: Path) -> RawFile:
         sep, text, skipped = m.group(1), text[m.end():], 1
     else:
         sep = sniff_separator(text)
+    if not text.strip():
+        raise ReadError("-", "ingen overskrift", "en overskriftslinje og data")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quotechar='"',
                             skip_blank_lines=False)
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        saw = re.search(r"Expected (\d+) fields.*saw (\d+)", str(exc))
-        row = int(line.group(1)) + skipped if line else "-"
-        found = f"{saw.group(2)} felter" if saw else str(exc).strip()[:120]
-        expected = (f"{saw.group(1)} felter som overskriften (tekst med '{sep}' skal stå i anførselstegn)"
-                    if saw else f"en CSV-fil med '{sep}' som skilletegn")
-        raise ReadError(row, found, expected) from None
+    except pd.errors.ParserError:
+        raise csv_problem(text, sep, 1 + skipped) from None
     except pd.errors.EmptyDataError:
         raise ReadError("-", "ingen overskrift", "en overskriftslinje og data") from None
     header_lines = 1 + skipped + sum(str(c).count("\n") for c in frame.columns)
@@ -151,26 +295,36 @@ def _cell(v):
     return v
 
 
+BROKEN_XLSX = ("en .xlsx-fil gemt fra Excel; åbn den og gem den igen som 'Excel-projektmappe (.xlsx)' "
+               "eller som CSV")
+
+
 def _read_xlsx(path: Path, sheet: str | int | None, table: str | None, mapping: dict[str, str]) -> RawFile:
-    import zipfile
-
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    data = read_bytes(path)
+    if not data.strip():
+        raise ReadError("-", "en tom fil", "en Excel-projektmappe med en overskriftsrække og data")
+    if not data.startswith(b"PK\x03\x04"):
+        raise _not_a(sniff_kind(data), "xlsx")
+    # openpyxl fails in many ways on a damaged or foreign zip file (BadZipFile, KeyError, XML
+    # errors, ...): every one of them is a problem with the user's file, not with this program.
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ReadError("-", f"ikke en gyldig Excel-fil ({type(exc).__name__}: {str(exc)[:80]})",
-                        "en .xlsx-fil gemt fra Excel; åbn den og gem den igen som 'Excel-projektmappe (.xlsx)' "
-                        "eller som CSV") from None
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001
+        raise ReadError("-", "en zip-fil, der ikke kan åbnes som Excel-projektmappe (beskadiget, eller et "
+                        "andet dokument med endelsen .xlsx)", BROKEN_XLSX) from None
     try:
         names = list(wb.sheetnames)
         name = _pick_sheet(names, sheet, table)
         if name is None:
             raise ReadError("-", f"intet ark '{sheet}'", f"et af arkene {', '.join(repr(n) for n in names)}")
         ws = wb[name]
-        ws.reset_dimensions()  # some exporters write a wrong sheet size; read every row
-        grid = [tuple(_cell(v) for v in r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+        try:
+            ws.reset_dimensions()  # some exporters write a wrong sheet size; read every row
+            grid = [tuple(_cell(v) for v in r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+        except Exception:  # noqa: BLE001 - see above: a damaged sheet
+            raise ReadError("-", f"arket '{name}' kan ikke læses (filen er beskadiget)", BROKEN_XLSX) from None
     finally:
         wb.close()
     width = max((len(r) for r in grid), default=0)
@@ -228,15 +382,38 @@ def _read_parquet(path: Path) -> RawFile:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem for the user
-        raise ReadError("-", f"ikke en gyldig Parquet-fil ({type(exc).__name__})", "en Parquet-fil") from None
-    for i, f in enumerate(table.schema):
-        if pa.types.is_date(f.type):  # dates as datetime64, not 8 M Python date objects
-            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("ms")))
-    frame = table.to_pandas()
+    data = read_bytes(path)
+    if not data.strip():
+        raise ReadError("-", "en tom fil", "en Parquet-fil med data")
+    if not data.startswith(b"PAR1"):
+        raise _not_a(sniff_kind(data), "parquet")
+    try:  # any reader failure here is a damaged file, not a bug
+        table = pq.read_table(pa.BufferReader(data))
+        for i, f in enumerate(table.schema):
+            if pa.types.is_date(f.type):  # dates as datetime64, not 8 M Python date objects
+                table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("ms")))
+        nested = [i for i, f in enumerate(table.schema) if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)
+                  or pa.types.is_large_binary(f.type) or pa.types.is_dictionary(f.type)]
+        frame = table.to_pandas()
+    except Exception:  # noqa: BLE001
+        raise ReadError("-", "en beskadiget eller ufuldstændig Parquet-fil",
+                        "en Parquet-fil, der er skrevet helt færdig: eksportér tabellen igen") from None
+    frame.columns = _unique_names([str(c) for c in frame.columns])
+    for i in nested:  # lists, structs and bytes cannot be compared or hashed: read them as text
+        col = frame.iloc[:, i]
+        frame[frame.columns[i]] = col.map(lambda v: None if v is None or v is pd.NA else str(v)).astype(object)
     return RawFile(frame, pd.Series(np.arange(len(frame)) + 1), header_row="-")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique as in the Excel reader (a trailing space per repeat)."""
+    out, seen = [], set()
+    for h in names:
+        while h in seen:
+            h += " "
+        seen.add(h)
+        out.append(h)
+    return out
 
 
 def read_file(path: Path, sheet: str | int | None = None, table: str | None = None,
