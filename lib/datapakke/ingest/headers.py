@@ -5,9 +5,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-import yaml
-
 from ..validate import Report
+from .errors import ConfigError, read_yaml
 from .tables import HEADERS_FILE, TABLES
 
 #: normalised header variant → canonical column (normalisation: ``normalise_header``).
@@ -59,7 +58,7 @@ def header_map(raw_folder: Path, report: Report | None = None) -> dict[str, str]
     if not extra.is_file():
         return mapping
     try:
-        loaded = yaml.safe_load(extra.read_text(encoding="utf-8")) or {}
+        loaded = read_yaml(extra) or {}
         if not isinstance(loaded, dict):
             raise ValueError("filen skal være en liste af 'variant: kolonne'")
         for k, v in loaded.items():
@@ -67,22 +66,20 @@ def header_map(raw_folder: Path, report: Report | None = None) -> dict[str, str]
                 mapping.update({f"{normalise_header(k)}:{normalise_header(a)}": normalise_header(b) for a, b in v.items()})
             else:
                 mapping[normalise_header(k)] = normalise_header(v)
-    except (yaml.YAMLError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+    except (ConfigError, ValueError, AttributeError) as exc:
         if report is None:
             raise
-        report.add("bad_config", HEADERS_FILE, _yaml_line(exc), "-", _yaml_problem(exc),
+        report.add("bad_config", HEADERS_FILE, config_line(exc), "-", config_problem(exc),
                    "linjer som 'Køn2: koen' eller 'elever: {Køn2: koen}' (YAML, UTF-8)")
     return mapping
 
 
-def _yaml_line(exc: Exception):
-    mark = getattr(exc, "problem_mark", None)
-    return mark.line + 1 if mark is not None else "-"
+def config_line(exc: Exception):
+    return exc.line if isinstance(exc, ConfigError) else "-"
 
 
-def _yaml_problem(exc: Exception) -> str:
-    problem = getattr(exc, "problem", None)
-    return f"YAML-fejl: {problem}" if problem else str(exc).splitlines()[0][:150]
+def config_problem(exc: Exception) -> str:
+    return exc.problem if isinstance(exc, ConfigError) else str(exc).splitlines()[0][:150]
 
 
 def canonical(header, table: str, mapping: dict[str, str]) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import errno
 import io
 import re
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ReadError, io_problem
 from .headers import HEADER_SYNONYMS, canonical, normalise_header
 from .tables import EXCEL, UNSUPPORTED
 
@@ -115,24 +115,6 @@ def _not_a(kind: str, expected_format: str) -> ReadError:
 
 
 # --- reading the bytes -----------------------------------------------------------------------
-def io_problem(exc: OSError) -> tuple[str, str]:
-    """(found, expected) in Danish for a file the system will not let us read."""
-    code = getattr(exc, "errno", None)
-    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return ("ingen adgang til filen (den er låst af et andet program, fx Excel, eller du har ikke "
-                "læseadgang)", "en fil, der kan læses: luk den i programmet, der har den åben, eller få "
-                "læseadgang, og prøv igen")
-    if code in (errno.EBUSY, getattr(errno, "ETXTBSY", -1)):
-        return ("filen er i brug af et andet program", "luk filen i programmet, der har den åben, og prøv igen")
-    if isinstance(exc, IsADirectoryError):
-        return "en mappe, ikke en fil", "en fil med tabellen"
-    if isinstance(exc, FileNotFoundError):
-        return "filen findes ikke (længere)", "filen i rådata-mappen (blev den flyttet under indlæsningen?)"
-    name = errno.errorcode.get(code, str(code)) if code is not None else type(exc).__name__
-    return (f"filen kan ikke læses (systemfejl {name})",
-            "en fil, der kan åbnes: ligger den på et netværksdrev, så kopiér den til rådata-mappen og prøv igen")
-
-
 def read_bytes(path: Path) -> bytes:
     """The file's bytes; ``ReadError`` (in Danish) if the system will not give them."""
     try:
@@ -171,14 +153,6 @@ def _no_field_limit():
         yield
     finally:
         csv.field_size_limit(old)
-
-
-class ReadError(Exception):
-    """A file that cannot be read: where (row), what was found and what was expected."""
-
-    def __init__(self, row, value: str, expected: str):
-        super().__init__(value)
-        self.row, self.value, self.expected = row, value, expected
 
 
 @dataclass

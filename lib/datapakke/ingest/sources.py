@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..validate import Report
-from .headers import _yaml_line, _yaml_problem, normalise_header
+from .errors import ConfigError, read_yaml
+from .headers import config_line, config_problem, normalise_header
 from .tables import EXTENSIONS, NOT_DATA, SOURCES_FILE, TABLES, UNSUPPORTED
 
 @dataclass(frozen=True)
@@ -28,6 +27,13 @@ def _data_files(raw: Path) -> list[Path]:
                   if p.is_file() and not p.name.startswith((".", "~$")) and p.name not in NOT_DATA)
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the system cannot even look up (too long, a NUL byte)
+        return False
+
+
 def find_sources(raw: Path, report: Report) -> dict[str, Source]:
     """Table → file: ``kilder.yaml`` first, then ``<table>.<ext>`` (compared like a header)."""
     raw = Path(raw)
@@ -35,11 +41,11 @@ def find_sources(raw: Path, report: Report) -> dict[str, Source]:
     listed = raw / SOURCES_FILE
     if listed.is_file():
         try:
-            spec = yaml.safe_load(listed.read_text(encoding="utf-8")) or {}
+            spec = read_yaml(listed) or {}
             if not isinstance(spec, dict):
                 raise ValueError("filen skal være en liste af 'tabel: fil'")
-        except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
-            report.add("bad_config", SOURCES_FILE, _yaml_line(exc), "-", _yaml_problem(exc),
+        except (ConfigError, ValueError) as exc:
+            report.add("bad_config", SOURCES_FILE, config_line(exc), "-", config_problem(exc),
                        "linjer som 'elever: elevliste.xlsx' eller 'elever: {fil: data.xlsx, ark: Elever}'")
             spec = {}
         for key, value in spec.items():
@@ -58,7 +64,7 @@ def find_sources(raw: Path, report: Report) -> dict[str, Source]:
                            f"et filnavn: '{table}: fil.xlsx' eller '{table}: {{fil: fil.xlsx, ark: Ark1}}'")
                 continue
             path = (raw / str(fil)) if not Path(str(fil)).is_absolute() else Path(str(fil))
-            if not path.is_file():
+            if not _is_file(path):
                 report.add("missing_file", SOURCES_FILE, "-", "-", f"{table}: {fil}",
                            f"en fil {fil} i {raw} (sådan som {SOURCES_FILE} angiver)")
                 sources[table] = None  # type: ignore[assignment] - reported; don't fall back
