@@ -389,6 +389,44 @@ def case_header_only_optional_table(raw):
               "én række pr. elev, dag og fraværstype (eller slet filen, hvis I ikke har data til tabellen)")], []
 
 
+KNOWN_DIMENSIONS = ("faglig_trivsel, social_trivsel, laeringsmotivation, relation_til_laererne, klasseledelse, "
+                    "foraeldreinvolvering, fravaer_af_mobning")
+KNOWN_INDICATORS = ("faglig_trivsel, social_trivsel, stoette_og_inspiration, ro_og_orden, generel_skoletrivsel, "
+                    "samlet_indikator, fravaer_pct, andel_over_10pct_fravaer, trivsel_hoejest_andel")
+
+
+def case_misspelt_dimension_in_the_codebook(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 3, "dimension", "Faglig trivsl")
+    return [E("kortlaegning_spoergsmaal.csv", 5, "dimension", "Faglig trivsl",
+              f"en kendt dimension – mente du 'faglig_trivsel'? de kendte er {KNOWN_DIMENSIONS}; en ny dimension "
+              "erklæres i kategorier.yaml")], []
+
+
+def case_dimension_written_as_its_danish_label_is_known(raw):
+    edit(raw, "kortlaegning_spoergsmaal.csv",
+         lambda f: f.assign(dimension=f.dimension.map(config.DIMENSIONS)))  # 'Klasseledelse (ro og orden)', …
+    return [], []
+
+
+def case_dimension_declared_in_kategorier_yaml_is_accepted(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 3, "dimension", "Trivsel i frikvarteret")
+    (raw / "kategorier.yaml").write_text("# egne kategorier\ndimension:\n  - trivsel i frikvarteret\n",
+                                         encoding="utf-8")
+    return [], []
+
+
+def case_unknown_indicator_in_nationale_tal(raw):
+    set_value(raw, "nationale_tal.csv", 1, "indikator", "faglig_trivesl:1,0-2,0")
+    return [E("nationale_tal.csv", 3, "indikator", "faglig_trivesl:1,0-2,0",
+              f"en kendt indikator – mente du 'faglig_trivsel:1,0-2,0'? de kendte er {KNOWN_INDICATORS} (og svarbånd "
+              "som 'faglig_trivsel:4,1-5,0'); en ny indikator erklæres i kategorier.yaml")], []
+
+
+def case_kategorier_yaml_with_an_unknown_section(raw):
+    (raw / "kategorier.yaml").write_text("dimensioner: [trivsel_i_frikvarteret]\n", encoding="utf-8")
+    return [E("kategorier.yaml", None, None, "afsnittet 'dimensioner'", "et af afsnittene dimension, indikator")], []
+
+
 def case_two_files_for_one_table(raw):
     shutil.copy(raw / "skoler.csv", raw / "Skoler.xlsx")
     return [E("Skoler.xlsx", None, None, "Skoler.xlsx og skoler.csv",

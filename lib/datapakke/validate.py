@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_column": (ERROR, "en påkrævet kolonne mangler"),
     "bad_value": (ERROR, "en værdi har forkert type eller format"),
     "out_of_range": (ERROR, "en værdi ligger uden for det tilladte"),
+    "unknown_category": (ERROR, "en dimension eller indikator, der hverken er kendt eller erklæret i kategorier.yaml"),
     "missing_value": (ERROR, "en påkrævet værdi er tom"),
     "duplicate": (ERROR, "en række findes to gange"),
     "unknown_school": (ERROR, "elev på en skole, der ikke er i skoler-tabellen"),

@@ -42,6 +42,8 @@ import pandas as pd
 from .. import aggregate, config, privacy, store, survey
 from ..validate import DataError, Report, check_columns, cpr_checks, cross_checks, enrolment_checks  # noqa: F401
 from ..validate import _school_year_of as validate_school_year
+from . import categories
+from .categories import category_checks
 from .headers import HEADER_SYNONYMS, canonical, header_map, normalise_header  # noqa: F401
 from .load import Loaded, load_table
 from .national import _combine_national, read_ministry_files
@@ -127,6 +129,8 @@ def load_all(raw: Path) -> tuple[dict[str, Loaded], Report]:
     for t, v in loaded.items():
         check_columns(t, v.frame, v.file, v.rows, report, v.raw)
     cpr_checks({t: (v.file, v.raw, v.rows) for t, v in loaded.items()}, report)
+    category_checks({t: (v.file, v.frame, v.raw, v.rows) for t, v in loaded.items()}, categories.declared(raw, report),
+                    report)
     for v in loaded.values():
         v.raw = None  # the as-read values were for these messages only; free the memory
 

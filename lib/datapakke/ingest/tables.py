@@ -10,8 +10,9 @@ UNSUPPORTED = {".xls": "det gamle Excel-format (.xls)", ".ods": "OpenDocument-re
                ".numbers": "Numbers-regneark", ".xlsb": "binært Excel-format (.xlsb)"}
 SOURCES_FILE = "kilder.yaml"
 HEADERS_FILE = "kolonnenavne.yaml"
+CATEGORIES_FILE = "kategorier.yaml"
 MINISTRY_DIR = "nationale"
-NOT_DATA = {SOURCES_FILE, HEADERS_FILE, config.DEMO_FILE}
+NOT_DATA = {SOURCES_FILE, HEADERS_FILE, CATEGORIES_FILE, config.DEMO_FILE}
 
 #: table → (required columns, optional columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..validate import Report
+from .categories import parse_dimension, parse_indicator
 from .headers import normalise_header
 from .tables import TABLES
 
@@ -228,11 +229,11 @@ def parse_column(table: str, col: str, raw: pd.Series) -> tuple[pd.Series, pd.Se
     elif col == "fravaerstype":
         out = _map_distinct(_text(raw), lambda v: ABSENCE_TYPE.get(normalise_header(v))).astype("str")
     elif col == "dimension":
-        return _map_distinct(_text(raw), normalise_header).astype("str"), blank, bad
+        return _map_distinct(_text(raw), parse_dimension).astype("str"), blank, bad
     elif col == "niveau":
         return _map_distinct(_text(raw), lambda v: LEVELS.get(normalise_header(v), v.lower())).astype("str"), blank, bad
     elif col == "indikator":
-        return _text(raw).str.lower(), blank, bad
+        return _map_distinct(_text(raw), parse_indicator).astype("str"), blank, bad
     else:
         return _text(raw), blank, bad
     return out, blank, out.isna() & ~blank
