@@ -249,6 +249,41 @@ def case_cpr_in_number_column_is_masked(raw):
               "pseudonymiseres kun dér); slet kolonnen eller værdien i udtrækket")], []
 
 
+CPR_LOST_ZERO = ("ingen CPR-numre uden for elev_id (et tal med 9 cifre er et CPR-nummer, hvor Excel har fjernet "
+                 "det første 0); slet kolonnen eller værdien i udtrækket")
+
+
+def case_cpr_without_its_leading_zero_in_a_csv(raw):
+    set_value(raw, "elever.csv", 2, "klasse", "311091234")  # 031109-1234, opened and saved again in Excel
+    return [E("elever.csv", 4, "klasse", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
+def case_cpr_as_an_excel_number_cell(raw):
+    from openpyxl import Workbook
+    f = read_csv(raw / "elever.csv")
+    wb = Workbook()
+    wb.active.append(list(f.columns))
+    f["klasse"] = f["klasse"].astype(object)
+    f.loc[3, "klasse"] = 311091234  # a number cell: the zero is gone
+    for r in f.itertuples(index=False):
+        wb.active.append(list(r))
+    (raw / "elever.csv").unlink()
+    wb.save(raw / "elever.xlsx")
+    return [E("elever.xlsx", 5, "klasse", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
+def case_cpr_in_a_parquet_integer_column(raw):
+    f = read_csv(raw / "nationale_tal.csv")
+    f["antal"] = pd.to_numeric(f["antal"]).astype("int64")
+    f.loc[2, "antal"] = 1509881234  # 150988-1234 as a 64-bit integer
+    f.loc[3, "antal"] = 311091234   # 031109-1234 without its zero
+    (raw / "nationale_tal.csv").unlink()
+    f.to_parquet(raw / "nationale_tal.parquet", index=False)
+    return [E("nationale_tal.parquet", 3, "antal", "1509xx-xxxx", "ingen CPR-numre uden for elev_id (de "
+              "pseudonymiseres kun dér); slet kolonnen eller værdien i udtrækket"),
+            E("nationale_tal.parquet", 4, "antal", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
 def case_blank_required_value(raw):
     set_value(raw, "elever.csv", 6, "koen", "")
     return [E("elever.csv", 8, "koen", "", "en værdi (feltet må ikke være tomt)")], []

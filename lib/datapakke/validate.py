@@ -480,12 +480,36 @@ def enrolment_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], row
     return keep
 
 
+#: A whole value that is a CPR number without its leading zero (Excel stored 0311091234 as a number).
+CPR_LOST_ZERO_FULL = r"^[1-9](?:0[1-9]|1[0-2])\d{2}-?\d{4}$"
+#: A whole value that is a CPR number (for numbers: the 10 digits of an integer).
+CPR_FULL = r"^(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}-?\d{4}$"
+CPR_EXPECTED = ("ingen CPR-numre uden for elev_id (de pseudonymiseres kun dér); slet kolonnen eller værdien i "
+                "udtrækket")
+CPR_LOST_ZERO_EXPECTED = ("ingen CPR-numre uden for elev_id (et tal med 9 cifre er et CPR-nummer, hvor Excel har "
+                          "fjernet det første 0); slet kolonnen eller værdien i udtrækket")
+
+
+def _as_digits(v) -> str | None:
+    """A number as the digits it was typed with (311091234.0 → '311091234'); text unchanged; else None."""
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if np.isfinite(v) and float(v).is_integer() and v >= 0 else None
+    return v if isinstance(v, str) else None
+
+
 def cpr_checks(frames: dict[str, tuple[str, pd.DataFrame, pd.Series]], report: Report) -> None:
     """A CPR-like value in any column but ``elev_id`` is an error, shown masked.
 
     ``frames``: table → (file, the frame as read, row numbers).  The values are scanned as the
     user typed them (so ``0102031234`` in a number column is caught before it becomes
-    102031234).  Large columns are scanned by their distinct values.
+    102031234), and so are numbers: an Excel number cell or a Parquet integer column holding
+    a CPR number, with its 10 digits or with the leading zero Excel dropped (9 digits, e.g.
+    311091234 for 031109-1234).  Text is searched for a CPR number anywhere in it, and is one
+    when the whole value is such 9 digits.  Large columns are scanned by their distinct values.
     """
     parts = []
     for table, (file, frame, rows) in frames.items():
@@ -493,18 +517,27 @@ def cpr_checks(frames: dict[str, tuple[str, pd.DataFrame, pd.Series]], report: R
             continue
         for col in frame.columns:
             s = frame[col]
-            if col == "elev_id" or s.dtype.kind in "biufmMc":
+            if col == "elev_id" or s.dtype.kind in "bmMc":
                 continue
-            uniq = pd.unique(s.dropna())
-            parts.append(pd.DataFrame({"table": table, "col": col, "value": pd.Series(uniq, dtype=object).astype(str)}))
+            uniq = pd.Series(pd.unique(s.dropna()), dtype=object)
+            digits = uniq.map(_as_digits)
+            ok = digits.notna()
+            parts.append(pd.DataFrame({"table": table, "col": col, "value": uniq[ok].to_numpy(),
+                                       "text": digits[ok].astype(str).str.strip().to_numpy(),
+                                       "number": ~uniq[ok].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)}))
     if not parts:
         return
     values = pd.concat(parts, ignore_index=True)  # one regex pass over every distinct value
-    hits = values[values["value"].str.contains(CPR_SEARCH, regex=True, na=False)]
+    text = values["text"]
+    full = text.str.fullmatch(CPR_FULL, na=False)
+    lost_zero = text.str.fullmatch(CPR_LOST_ZERO_FULL, na=False)
+    anywhere = ~values["number"] & text.str.contains(CPR_SEARCH, regex=True, na=False)
+    values["lost_zero"] = lost_zero & ~full & ~anywhere
+    hits = values[full | lost_zero | anywhere]
     for (table, col), group in hits.groupby(["table", "col"], sort=False):
         file, frame, rows = frames[table]
         s = frame[col]
-        bad = s.astype(str).isin(set(group["value"])).to_numpy()
-        report.add_rows("cpr_in_column", file, rows[bad], str(col), s[bad].astype(str),
-                        "ingen CPR-numre uden for elev_id (de pseudonymiseres kun dér); "
-                        "slet kolonnen eller værdien i udtrækket")
+        lost = set(group.loc[group["lost_zero"], "value"])
+        bad = s.isin(list(group["value"])).to_numpy()
+        expected = [CPR_LOST_ZERO_EXPECTED if v in lost else CPR_EXPECTED for v in s[bad]]
+        report.add_rows("cpr_in_column", file, rows[bad], str(col), s[bad], expected)
