@@ -462,6 +462,49 @@ def case_kategorier_yaml_with_an_unknown_section(raw):
     return [E("kategorier.yaml", None, None, "afsnittet 'dimensioner'", "et af afsnittene dimension, indikator")], []
 
 
+def case_two_values_for_one_figure_in_nationale_tal(raw):
+    f = edit(raw, "nationale_tal.csv", lambda f: pd.concat([f, f.iloc[[0]].assign(vaerdi="3,9")], ignore_index=True))
+    r = f.iloc[0]
+    return [E("nationale_tal.csv", len(f) + 1, "vaerdi", "3,9",
+              f"ét tal pr. skoleår, niveau, kode og indikator; {r.indikator} for {r.niveau} {r.kode} {r.skoleaar} "
+              f"står også i række 2 med {r.vaerdi}")], []
+
+
+def case_the_same_figure_twice_in_nationale_tal_is_kept_once(raw):
+    edit(raw, "nationale_tal.csv", lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
+    return [], []
+
+
+def case_nationale_tal_disagrees_with_a_ministry_download(raw):
+    (raw / "nationale").mkdir()
+    shutil.copy(MINISTRY_FIXTURES / "skoletal_full.xlsx", raw / "nationale" / "Skoletal.xlsx")
+    own = [("2018/2019", "kommune", "820", "fravaer_pct", "5,9"),               # the download says 5,3634
+           ("2018/2019", "kommune", "820", "trivsel_hoejest_andel", "93,0"),  # 92,9569 rounded: the same figure
+           ("2018/2019", "land", "DK", "fravaer_pct", "5,9")]                 # the same figure
+    f = edit(raw, "nationale_tal.csv", lambda f: pd.concat(
+        [f, pd.DataFrame(own, columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi"])], ignore_index=True))
+    return [E("nationale_tal.csv", len(f) - 1, "vaerdi", "5,9",
+              "samme tal som nationale/Skoletal.xlsx (5,3634) for fravaer_pct for kommune 820 2018/2019: ret eller "
+              "slet rækken her, eller fjern downloaden")], []
+
+
+def case_absence_twice_for_one_pupil_day_and_type(raw):
+    f = edit(raw, "fravaer.csv", lambda f: pd.concat([f, f.iloc[[4]].assign(omfang="0,5")], ignore_index=True))
+    return [E("fravaer.csv", len(f) + 1, "fravaerstype", f"{f.dato[4]} {f.fravaerstype[4]}",
+              "én række pr. elev, dag og fraværstype (læg delregistreringer sammen til én andel af dagen); samme "
+              "elev, dag og type står også i række 6")], []
+
+
+def case_absence_adding_up_to_more_than_a_day(raw):
+    f = read_csv(raw / "fravaer.csv")
+    other = "ulovligt" if f.fravaerstype[4] != "ulovligt" else "sygdom"
+    f = edit(raw, "fravaer.csv", lambda f: pd.concat([f, f.iloc[[4]].assign(fravaerstype=other, omfang="0,5")],
+                                                     ignore_index=True))
+    total = pd.to_numeric(f.omfang[4].replace(",", ".")) + 0.5
+    return [E("fravaer.csv", len(f) + 1, "omfang", f"{total:g} dage den {f.dato[4]}".replace(".", ","),
+              "højst 1 dag pr. elev og dag (sygdom, lovligt og ulovligt fravær tilsammen)")], []
+
+
 def case_two_files_for_one_table(raw):
     shutil.copy(raw / "skoler.csv", raw / "Skoler.xlsx")
     return [E("Skoler.xlsx", None, None, "Skoler.xlsx og skoler.csv",

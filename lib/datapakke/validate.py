@@ -44,6 +44,7 @@ RULES: dict[str, tuple[str, str]] = {
     "cpr_in_column": (ERROR, "CPR-lignende værdi i en kolonne, der ikke er elev_id"),
     "no_reference_round": (ERROR, "ingen besvarelser i T1 (skalaen 500/100 forankres i T1)"),
     "ministry_unreadable": (ERROR, "en download fra Uddannelsesstatistik kan ikke bruges"),
+    "nationale_conflict": (ERROR, "samme nationale tal med to forskellige værdier i to kilder"),
     "absence_not_school_day": (WARNING, "fravær på en dag, der ikke er skoledag (rækken tælles ikke med)"),
     "not_enrolled": (WARNING, "besvarelse eller fravær i et skoleår, hvor eleven ikke står i elever (tælles ikke med)"),
     "params_unknown_school": (WARNING, "params-fil for en skole, der ikke er i data (springes over)"),
@@ -54,7 +55,7 @@ RULES: dict[str, tuple[str, str]] = {
     "encoding": (WARNING, "teksten ser forkert kodet ud (fx 'Ã¸' for 'ø')"),
     "default_calendar": (WARNING, "ingen skoledage for en skole i et skoleår (standardkalenderen bruges)"),
     "ministry_note": (WARNING, "noget i en Uddannelsesstatistik-download er udeladt"),
-    "nationale_conflict": (WARNING, "samme nationale tal med to forskellige værdier (det første bruges)"),
+
 }
 
 #: Rows shown per rule and column before "… og N rækker mere".
@@ -378,6 +379,37 @@ def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: d
         bad = fravaer["elev_id"].notna() & ~fravaer["elev_id"].isin(known_pupils)
         report.add_rows("unknown_pupil", files["fravaer"], rows["fravaer"][bad], "elev_id",
                         ["(elev-id skjult)"] * int(bad.sum()), "en elev fra elever-tabellen")
+        _absence_days(fravaer, files["fravaer"], rows["fravaer"], report)
+
+
+def _absence_days(fravaer: pd.DataFrame, file: str, row_of: pd.Series, report: Report) -> None:
+    """One row per pupil, day and type, and at most one whole day per pupil and day.
+
+    A pupil's absence is the sum of ``omfang`` over her rows: a row given twice, or types
+    that add up to more than a day, would count days that were never missed.
+    """
+    keys = ["elev_id", "dato", "fravaerstype"]
+    keyed = fravaer.dropna(subset=keys)
+    dup = keyed.duplicated(keys, keep="first")
+    if dup.any():
+        idx = keyed.index[dup]
+        firsts = _first_rows(keyed[keyed.duplicated(keys, keep=False)], keys, idx, row_of)
+        shown = [f"{d:%d-%m-%Y} {t}" for d, t in zip(keyed.loc[idx, "dato"], keyed.loc[idx, "fravaerstype"])]
+        report.add_rows("duplicate", file, row_of[idx], "fravaerstype", shown,
+                        [f"én række pr. elev, dag og fraværstype (læg delregistreringer sammen til én andel af "
+                         f"dagen); samme elev, dag og type står også i række {f}" for f in firsts])
+    day = keyed[~dup].dropna(subset=["omfang"])
+    if day.empty:
+        return
+    total = day.groupby(["elev_id", "dato"], sort=False)["omfang"].transform("sum")
+    last = ~day.duplicated(["elev_id", "dato"], keep="last")
+    over = (total > 1 + 1e-9) & last
+    if over.any():
+        idx = day.index[over]
+        report.add_rows("out_of_range", file, row_of[idx], "omfang",
+                        [f"{round(v, 3):g} dage den {d:%d-%m-%Y}".replace(".", ",", 1)
+                         for v, d in zip(total[over], day.loc[idx, "dato"])],
+                        "højst 1 dag pr. elev og dag (sygdom, lovligt og ulovligt fravær tilsammen)")
 
 
 def _empty_rounds(skoler: pd.DataFrame, elever: pd.DataFrame, answered: pd.DataFrame, file: str, report: Report) -> None:

@@ -91,47 +91,95 @@ def read_ministry_files(raw: Path, used: set[Path], report: Report) -> tuple[pd.
                 report.add("ministry_note", label, "-", "-", str(w.message)[:200],
                            "skoler, der kan genkendes (institutionsnummer, eller et entydigt navn i en "
                            "Skoletal-download); de nævnte får ingen tal fra denne fil")
-        parts.append(rows)
+        parts.append(rows.assign(_fil=label))
         used_files.append(path)
     if not parts:
         return None, used_files
     return pd.concat(parts, ignore_index=True), used_files
 
 
+KEY = ["skoleaar", "niveau", "kode", "indikator"]
+
+
+def _num(v: float) -> str:
+    """A figure as a Dane writes it: 3,75 (no trailing zeros, decimal comma)."""
+    return "tom" if pd.isna(v) else f"{v:.10g}".replace(".", ",")
+
+
+def _decimals(v: float) -> int:
+    """How many decimals a typed figure has (3,7 → 1; 12 → 0), at most 6."""
+    for d in range(7):
+        if abs(round(v, d) - v) < 1e-9:
+            return d
+    return 6
+
+
 def _combine_national(csv_part: Loaded | None, ministry_rows: pd.DataFrame | None, files: list[Path],
                       raw: Path, report: Report) -> Loaded | None:
-    """``nationale_tal.csv`` first, then the downloads; the same figure twice is kept once.
+    """One value per figure (skoleaar, niveau, kode, indikator): ``nationale_tal`` first, then the downloads.
 
-    Two different values for the same (skoleaar, niveau, kode, indikator): the first is
-    kept (the user's own table wins over a download) and the conflict is a warning.
+    * the same figure twice with the same value is kept once (a download in two places, a
+      copied row); a blank value gives way to a filled one;
+    * two values for one figure in your own table is a ``duplicate`` error naming both rows;
+    * your table and a download (or two downloads) disagreeing is a ``nationale_conflict``
+      error: which one is right cannot be decided here, and a silently chosen figure would
+      be printed on a school's page.  Your figure counts as the download's when it is the
+      download's rounded to the decimals you wrote (3,7 for 3,7234).
     """
-    if ministry_rows is None or ministry_rows.empty:
-        return csv_part
+    if csv_part is None and (ministry_rows is None or ministry_rows.empty):
+        return None
     cols = list(TABLES["nationale_tal"][0]) + ["antal"]
-    m = ministry_rows.reindex(columns=cols)
-    for c in ("skoleaar", "niveau", "kode", "indikator"):
-        m[c] = m[c].astype("str")
-    m["vaerdi"], m["antal"] = m["vaerdi"].astype(float), m["antal"].astype(float)
+    parts, rows = [], []
     if csv_part is not None:
-        base = csv_part.frame.reindex(columns=cols)
-        base["antal"] = base["antal"].astype(float)
-        base_rows = csv_part.rows
-        file = csv_part.file + " + " + ", ".join(_label(raw, p) for p in files)
-    else:
-        base, base_rows = m.iloc[:0], pd.Series([], dtype=int)
-        file = ", ".join(_label(raw, p) for p in files)
-    both = pd.concat([base, m], ignore_index=True)
-    rows = pd.concat([base_rows.astype(object), pd.Series(["-"] * len(m), dtype=object)], ignore_index=True)
-    key = ["skoleaar", "niveau", "kode", "indikator"]
-    k = both[key].fillna("")
-    dup = k.duplicated(keep="first")
-    if dup.any():
-        first_val = both.groupby([k[c] for c in key], sort=False)["vaerdi"].transform("first")
-        differs = dup & ~np.isclose(both["vaerdi"], first_val, rtol=0, atol=1e-9, equal_nan=True)
-        if differs.any():
-            d = both[differs]
-            report.add_rows("nationale_conflict", file, ["-"] * len(d), "vaerdi",
-                            [f"{r.indikator} for {r.niveau} {r.kode} {r.skoleaar}: {r.vaerdi:g}" for r in d.itertuples()],
-                            [f"samme værdi som først fundet ({v:g}); den første bruges" for v in first_val[differs]])
-        both, rows = both[~dup], rows[~dup]
-    return Loaded("nationale_tal", file, both.reset_index(drop=True), rows.reset_index(drop=True), None)
+        own = csv_part.frame.reindex(columns=cols).assign(_fil=csv_part.file)
+        own["antal"] = own["antal"].astype(float)
+        parts.append(own)
+        rows.append(csv_part.rows.astype(object))
+    if ministry_rows is not None and not ministry_rows.empty:
+        m = ministry_rows.reindex(columns=cols + ["_fil"])
+        for c in KEY:
+            m[c] = m[c].astype("str")
+        m["vaerdi"], m["antal"] = m["vaerdi"].astype(float), m["antal"].astype(float)
+        parts.append(m)
+        rows.append(pd.Series(["-"] * len(m), dtype=object))
+    both = pd.concat(parts, ignore_index=True)
+    row_of = pd.concat(rows, ignore_index=True)
+    own_file = csv_part.file if csv_part is not None else None
+    k = both[KEY].astype(object).fillna("")
+    group = k.groupby(KEY, sort=False).ngroup()
+    filled = both["vaerdi"].notna()
+    has_value = filled.groupby(group).transform("any")
+    keep = filled | ~has_value  # a blank figure gives way to a filled one
+    both, row_of, group = both[keep], row_of[keep], group[keep]
+    first = both.groupby(group, sort=False).cumcount() == 0
+    pos = pd.Series(np.arange(len(both)), index=both.index)
+    first_pos = pos.groupby(group).transform("first").to_numpy()
+    ref = both.iloc[first_pos].reset_index(drop=True)
+    ref_rows = row_of.iloc[first_pos].reset_index(drop=True)
+    cur = both.reset_index(drop=True)
+    cur_rows = row_of.reset_index(drop=True)
+    later = ~first.to_numpy()
+    same = np.isclose(cur["vaerdi"], ref["vaerdi"], rtol=0, atol=1e-9, equal_nan=True)
+    rounded = np.array([(r == own_file and c != own_file and pd.notna(a) and pd.notna(b)
+                         and abs(round(b, _decimals(a)) - a) < 1e-9)
+                        for r, c, a, b in zip(ref["_fil"], cur["_fil"], ref["vaerdi"], cur["vaerdi"])], dtype=bool)
+    clash = later & ~same & ~rounded
+    for i in np.flatnonzero(clash):
+        r, c = ref.iloc[i], cur.iloc[i]
+        what = f"{r.indikator} for {r.niveau} {r.kode} {r.skoleaar}"
+        if r._fil == c._fil == own_file:
+            report.add("duplicate", own_file, cur_rows[i], "vaerdi", _num(c.vaerdi),
+                       f"ét tal pr. skoleår, niveau, kode og indikator; {what} står også i række {ref_rows[i]} "
+                       f"med {_num(r.vaerdi)}")
+        elif r._fil == own_file:
+            report.add("nationale_conflict", own_file, ref_rows[i], "vaerdi", _num(r.vaerdi),
+                       f"samme tal som {c._fil} ({_num(c.vaerdi)}) for {what}: ret eller slet rækken her, eller "
+                       "fjern downloaden")
+        else:
+            report.add("nationale_conflict", r._fil, "-", "vaerdi", f"{what}: {_num(r.vaerdi)}",
+                       f"samme tal som i {c._fil} ({_num(c.vaerdi)}): fjern den forældede download")
+    kept = first.to_numpy()
+    out = cur[kept].drop(columns="_fil").reset_index(drop=True)
+    downloads = ", ".join(_label(raw, p) for p in files)
+    name = " + ".join(n for n in (own_file, downloads) if n)
+    return Loaded("nationale_tal", name, out, cur_rows[kept].reset_index(drop=True), None)
