@@ -59,12 +59,14 @@ def load_table(source: Source | None, table: str, raw_folder: Path, report: Repo
     frame = got.frame
     renamed: dict[str, str] = {}
     unknown = []
-    for col in frame.columns:
+    exact = {col for col in frame.columns if normalise_header(col) in required + optional}
+    for col in sorted(frame.columns, key=lambda c: c not in exact):  # 'Fraværstype' wins over 'Type'
         c = canonical(col, table, mapping)
         if c is not None and c not in renamed.values():
             renamed[col] = c
         elif not str(col).startswith("(uden navn"):
             unknown.append((col, c))
+    unknown.sort(key=lambda u: list(frame.columns).index(u[0]))
     header_row = got.header_row
     for col, c in unknown:
         why = (f"kolonnen '{c}' findes allerede (som '{next(k for k, v in renamed.items() if v == c)}')" if c

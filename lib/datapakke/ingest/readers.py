@@ -201,6 +201,19 @@ def csv_problem(text: str, sep: str, first_line: int) -> ReadError:
                      f"en CSV-fil med '{sep}' som skilletegn og tekst med skilletegn i anførselstegn")
 
 
+def _csv_header(text: str, sep: str, parsed: list) -> list[str]:
+    """The header as the user wrote it: pandas renames a repeated 'Køn' to 'Køn.1' and a blank one to
+    'Unnamed: 3'; we keep 'Køn' (made unique as in Excel) and call a blank one '(uden navn, kolonne 4)'."""
+    with _no_field_limit():
+        try:
+            first = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"'), None)
+        except csv.Error:
+            first = None
+    if first is None or len(first) != len(parsed):
+        return [str(c) for c in parsed]
+    return _unique_names([h.strip() or f"(uden navn, kolonne {i + 1})" for i, h in enumerate(first)])
+
+
 def _read_csv(path: Path) -> RawFile:
     data = read_bytes(path)
     if not data.strip():
@@ -231,6 +244,7 @@ def _read_csv(path: Path) -> RawFile:
         raise csv_problem(text, sep, 1 + skipped) from None
     except pd.errors.EmptyDataError:
         raise ReadError("-", "ingen overskrift", "en overskriftslinje og data") from None
+    frame.columns = _csv_header(text, sep, list(frame.columns))
     header_lines = 1 + skipped + sum(str(c).count("\n") for c in frame.columns)
     extra = np.zeros(len(frame), dtype=int)
     if '"' in text and len(frame):
