@@ -449,6 +449,11 @@ def test_real_trivsel_pivot_is_identified_through_skoletal(ministry_ingested):
     assert len(bands) == 4 and abs(bands["vaerdi"].sum() - 100) < 1e-6
     notes = [str(p) for p in result.report.warnings if p.rule == "ministry_note"]
     assert notes and all(n.startswith("[advarsel] nationale/trivsel samlet.xlsx: fandt 'trivsel: ") for n in notes)
+    # every school left out is named, in Danish: 140 names in the real download, none counted only
+    unnamed = next(n for n in notes if "uden entydigt navn i Skoletal udelades: " in n)
+    assert "fandt 'trivsel: 140 skoler uden institutionsnummer i downloaden" in unnamed
+    assert "Alrunen (Region Syddanmark), Askovfonden (Region Hovedstaden)," in unnamed
+    assert any("de udelades: Nordskolen (Region Sjælland), Nordskolen (Region Syddanmark)" in n for n in notes)
 
 
 # =============================================================================================

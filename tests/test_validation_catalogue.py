@@ -521,8 +521,8 @@ def case_ministry_download_not_understood(raw):
     (raw / "nationale").mkdir()
     shutil.copy(MINISTRY_FIXTURES / "unknown_no_row_labels.xlsx", raw / "nationale" / "download.xlsx")
     return [E("nationale/download.xlsx", None, None,
-              "download.xlsx: no 'Row Labels' row found in the first 30 rows (is this an Uddannelsesstatistik "
-              "pivot-table download?)",
+              "download.xlsx: ingen 'Row Labels'-række i de første 30 rækker (er det en pivottabel-download fra "
+              "Uddannelsesstatistik?)",
               "en Excel-download fra Uddannelsesstatistik (Skoletal med institutionsnummer, eller trivsel pr. "
               "skole, køn og klassetrin)")], []
 

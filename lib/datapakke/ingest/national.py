@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..validate import Report
+from .errors import io_problem
 from .load import Loaded
 from .sources import _data_files
 from .tables import EXCEL, MINISTRY_DIR, SOURCES_FILE, TABLES
@@ -29,6 +30,11 @@ def _label(raw: Path, path: Path) -> str:
         return str(path.relative_to(raw))
     except ValueError:
         return path.name
+
+
+def _problem(exc: Exception) -> str:
+    """The ministry reader's own (Danish) message, or what the system said about the file."""
+    return io_problem(exc)[0] if isinstance(exc, OSError) else str(exc)[:300]
 
 
 def read_ministry_files(raw: Path, used: set[Path], report: Report) -> tuple[pd.DataFrame | None, list[Path]]:
@@ -57,7 +63,7 @@ def read_ministry_files(raw: Path, used: set[Path], report: Report) -> tuple[pd.
             kinds[path] = ministry.sniff_layout(path)
         except Exception as exc:  # noqa: BLE001 - MinistryFormatError, or a file that is no workbook
             if explicit:
-                report.add("ministry_unreadable", _label(raw, path), "-", "-", str(exc)[:200],
+                report.add("ministry_unreadable", _label(raw, path), "-", "-", _problem(exc),
                            "en Excel-download fra Uddannelsesstatistik (Skoletal med institutionsnummer, "
                            "eller trivsel pr. skole, køn og klassetrin)")
             else:
@@ -82,13 +88,13 @@ def read_ministry_files(raw: Path, used: set[Path], report: Report) -> tuple[pd.
                     lookup = pd.concat(lookups, ignore_index=True) if lookups else None
                     rows = ministry.read_ministry_export(path, skoletal=lookup)
             except Exception as exc:  # noqa: BLE001 - the ministry reader names file and label
-                report.add("ministry_unreadable", label, "-", "-", str(exc)[:200],
+                report.add("ministry_unreadable", label, "-", "-", _problem(exc),
                            "en Skoletal-download med institutionsnummer (den fulde udgave), eller en "
                            "trivsel-download pr. skole, køn og klassetrin")
                 continue
         for w in caught:
             if issubclass(w.category, ministry.MinistryDataWarning):
-                report.add("ministry_note", label, "-", "-", str(w.message)[:200],
+                report.add("ministry_note", label, "-", "-", str(w.message),
                            "skoler, der kan genkendes (institutionsnummer, eller et entydigt navn i en "
                            "Skoletal-download); de nævnte får ingen tal fra denne fil")
         parts.append(rows.assign(_fil=label))
