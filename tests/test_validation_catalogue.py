@@ -367,6 +367,11 @@ def case_csv_with_one_huge_field_is_read(raw):
     return [], []
 
 
+def case_a_huge_bad_value_is_shown_by_its_start_and_length(raw):
+    set_value(raw, "elever.csv", 4, "koen", "x" * 150_000)
+    return [E("elever.csv", 6, "koen", "x" * 100 + "… (150.000 tegn)", "dreng/pige (også M/K, D/P)")], []
+
+
 def case_csv_saved_as_utf16_without_bom(raw):
     text = (raw / "skoler.csv").read_text(encoding="utf-8")
     (raw / "skoler.csv").write_bytes(text.encode("utf-16-le"))

@@ -110,7 +110,8 @@ class Report:
                 return
             self._cells.add(cell)
             row = int(row)
-        self.problems.append(Problem(rule, str(file), row, str(column), mask_cpr_lenient(_shown(value)), expected))
+        self.problems.append(Problem(rule, str(file), row, str(column), _short(mask_cpr_lenient(_shown(value))),
+                                     expected))
 
     def add_rows(self, rule: str, file: str, rows, column: str, values, expected) -> None:
         """Add one problem per offending row, but at most ``max_per_rule_column`` plus a count.
@@ -160,6 +161,14 @@ class DataError(Exception):
     def __init__(self, report: Report):
         self.report = report
         super().__init__(report.text())
+
+
+#: A value longer than this is shown by its start and its length (a 200,000-character field is one line).
+MAX_SHOWN = 120
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN - 20]}… ({len(text):,} tegn)".replace(",", ".")
 
 
 def _shown(value) -> str:
