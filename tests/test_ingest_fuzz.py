@@ -36,10 +36,11 @@ from .test_validation_catalogue import make_mini
 TABLE_FILES = ("skoler.csv", "elever.csv", "kortlaegning_svar.csv", "kortlaegning_spoergsmaal.csv", "fravaer.csv",
                "skoledage.csv", "nationale_tal.csv")
 #: Values that are wrong somewhere: text in number columns, numbers in code columns, odd blanks, CPR-like
-#: numbers, Excel's formulas and errors, very long and very strange strings.
+#: numbers, Excel's formulas and errors, very long and very strange strings.  (A NUL byte makes the whole
+#: file binary, which ``random_bytes`` covers.)
 WRONG = ["", " ", "x", "ÆØÅ æøå", "0", "-1", "7", "1e309", "nan", "NaN", "inf", "-0", "12345678901234567890",
          "3,5", "1.234,5", "1,234.5", "2024-13-45", "31-02-2024", "45200", "T9", "t1", "null", "None", "<NA>",
-         "\x00", "=1+1", "#DIV/0!", '"', ";", ",", "010203-1234", "0102031234", "311091234", "🙂", "a" * 500,
+         "=1+1", "#DIV/0!", '"', ";", ",", "010203-1234", "0102031234", "311091234", "🙂", "a" * 500,
          "-", "ja", "TRUE", "1/2", "24/25", "2023/2025", "bh.kl.", "Sygefravær", "dreng", "K", "861010",
          "0861010", "61001", "\t", "\r\n", "'", "1 234", "½"]
 ENCODINGS = ["utf-16-le", "utf-16-be", "utf-16", "utf-32", "cp1252", "latin-1", "mac_roman", "cp850", "utf-8-sig"]
@@ -117,16 +118,21 @@ def huge_field(raw: Path, name: str, data) -> None:
 
 
 def wrong_types(raw: Path, name: str, data) -> None:
+    """Every column (or one) gets some values of the wrong type."""
     f = pd.read_csv(raw / name, sep=";", dtype=str, keep_default_na=False)
     if f.empty:
         return
-    col = data.draw(st.sampled_from(list(f.columns)), label="column")
-    pool = data.draw(st.lists(st.sampled_from(WRONG), min_size=1, max_size=4), label="values")
+    every = data.draw(st.booleans(), label="every column")
+    columns = list(f.columns) if every else [data.draw(st.sampled_from(list(f.columns)), label="column")]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="rng"))
-    share = data.draw(st.sampled_from([0.01, 0.2, 1.0]), label="share")
-    hit = rng.random(len(f)) < share
-    f[col] = f[col].astype(object)
-    f.loc[hit, col] = rng.choice(np.array(pool, dtype=object), int(hit.sum()))
+    for col in columns:
+        pool = np.array(WRONG, dtype=object)
+        if rng.random() < 0.5:  # a few kinds of wrong, or all of them
+            pool = rng.choice(pool, rng.integers(1, 5))
+        share = rng.choice([0.01, 0.2, 1.0])
+        hit = rng.random(len(f)) < share
+        f[col] = f[col].astype(object)
+        f.loc[hit, col] = rng.choice(pool, int(hit.sum()))
     f.to_csv(raw / name, sep=";", index=False)
 
 
@@ -242,3 +248,20 @@ def test_damaged_exports_end_in_a_report_never_a_traceback(clean, data):
             current = base / "processed" / "current"
             assert current.readlink() == link, note
             assert _snapshot(current.resolve()) == before, note
+
+
+@pytest.mark.parametrize("name", TABLE_FILES)
+def test_every_wrong_value_in_every_column(clean, tmp_path, name):
+    """The exhaustive companion: each value of ``WRONG`` in each column of one table (cycled down the rows)."""
+    raw0, _ = clean
+    raw = shutil.copytree(raw0, tmp_path / "raw")
+    f = pd.read_csv(raw / name, sep=";", dtype=str, keep_default_na=False)
+    for k, col in enumerate(f.columns):
+        f[col] = f[col].astype(object)
+        n = min(len(f), len(WRONG))
+        f.loc[f.index[:n], col] = [WRONG[(i + k) % len(WRONG)] for i in range(n)]
+    f.to_csv(raw / name, sep=";", index=False)
+    result = CliRunner().invoke(app, ["check", "--base", str(tmp_path)])
+    assert result.exit_code == 2 and _errors_shown(result.output), result.output[-3000:]
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output[-3000:]
+    assert "Traceback" not in result.output and "Intern fejl" not in result.output
