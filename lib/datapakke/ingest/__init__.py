@@ -11,7 +11,8 @@ Reading is forgiving in format and strict in content:
 * **CSV.** Separator sniffed (``;``, ``,``, tab, ``|``; a leading ``sep=;`` line is honoured),
   quoted fields may hold separators and line breaks; UTF-8 with or without BOM, UTF-16 with
   BOM, else Windows-1252 -- decoded, never guessed into mojibake.  Blank lines and lines of
-  bare separators are skipped, but row numbers stay the lines the user sees.
+  bare separators are skipped, but row numbers stay the lines the user sees.  A file that is
+  something else (PDF, a workbook, HTML, UTF-16 without BOM, binary) is named as such.
 * **Excel.** The first sheet, or the sheet named after the table, or the one ``kilder.yaml``
   names; title rows above the header are skipped (the header is the first row with known
   column names).  Cells keep their type: a number is a number, a date a date.
@@ -19,18 +20,23 @@ Reading is forgiving in format and strict in content:
   synonyms are known (``HEADER_SYNONYMS``), more go in ``kolonnenavne.yaml``.
 * **Values.** Gender dreng/pige, M/K, D/P; Likert 1–5 or Danish labels; dates ISO,
   dd-mm-yyyy, dd.mm.yyyy (and Excel dates); numbers with decimal comma and thousands point.
+  The codebook's dimensions and the national indicators are closed lists (``categories``),
+  extended on purpose in ``kategorier.yaml``.
 * **Identifiers** stay strings.  Leading zeros are restored only where that is provably
   right (``pad_ids``): a kommunekode is always three digits (``85`` → ``085``); an
   institutionsnummer is padded to six digits only when it came as a *number* from Excel or
   Parquet (the format cannot hold the zero).  Text is never padded: ``12345`` in a CSV is
   reported, because a missing digit could be anywhere.  ``elev_id`` is never padded.
 
+The modules: ``tables`` (the contract), ``readers`` (bytes → a frame as found, ``errors`` for
+what goes wrong), ``sources`` (which file is which table), ``headers``, ``values`` (parsing),
+``load`` (one table), ``categories`` (closed lists), ``national`` (the ministry's downloads and
+one value per national figure), and this module (the stage).
+
 ``load_all`` collects every problem (``validate``) before anything is written; ``ingest``
 then pseudonymises, scores and aggregates into a new processed version that is switched
 atomically (``store.new_version``); identical input gives byte-identical output.
 """
-from __future__ import annotations
-
 from __future__ import annotations
 
 from dataclasses import dataclass
