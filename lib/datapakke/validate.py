@@ -110,8 +110,9 @@ class Report:
                 return
             self._cells.add(cell)
             row = int(row)
-        self.problems.append(Problem(rule, str(file), row, str(column), _short(mask_cpr_lenient(_shown(value))),
-                                     expected))
+        shown = mask_cpr_lenient(_shown(value))
+        self.problems.append(Problem(rule, str(file), row, str(column),
+                                     shown if rule in WHOLE_VALUE else _short(shown), expected))
 
     def add_rows(self, rule: str, file: str, rows, column: str, values, expected) -> None:
         """Add one problem per offending row, but at most ``max_per_rule_column`` plus a count.
@@ -165,6 +166,8 @@ class DataError(Exception):
 
 #: A value longer than this is shown by its start and its length (a 200,000-character field is one line).
 MAX_SHOWN = 120
+#: Rules whose value is a list the user needs in full (every school a download leaves out).
+WHOLE_VALUE = {"ministry_note"}
 
 
 def _short(text: str) -> str:
