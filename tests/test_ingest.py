@@ -308,6 +308,52 @@ def test_kolonnenavne_yaml_per_table(mini, tmp_path):
     assert set(loaded["elever"].frame["koen"]) == {"dreng", "pige"}
 
 
+def test_school_system_and_ministry_header_spellings_need_no_kolonnenavne_yaml(mini, tmp_path):
+    raw = shutil.copytree(mini, tmp_path / "raw")
+    read_csv(raw / "skoler.csv").rename(columns={
+        "institutionsnummer": "Institutionsnr.", "skolenavn": "Skolens navn", "kommunekode": "Kommunenr.",
+        "kommune": "Kommunens navn"}).to_csv(raw / "skoler.csv", sep=";", index=False)
+    read_csv(raw / "elever.csv").rename(columns={
+        "elev_id": "UNI-login", "institutionsnummer": "Hovedinstitutionsnummer", "skoleaar": "Skoleåret",
+        "klassetrin": "Årgang", "klasse": "Hovedgruppe", "koen": "Elevens køn"}).to_csv(raw / "elever.csv", sep=";",
+                                                                                      index=False)
+    read_csv(raw / "kortlaegning_spoergsmaal.csv").rename(columns={
+        "spoergsmaal_id": "Spørgsmålsnr.", "dimension": "Tema", "tekst": "Formulering", "omvendt": "Omvendt kodning",
+    }).to_csv(raw / "kortlaegning_spoergsmaal.csv", sep=";", index=False)
+    f = read_csv(raw / "fravaer.csv")
+    f.insert(0, "Type", "registrering")  # a synonym of fravaerstype; the exact 'fravaerstype' column wins
+    f.rename(columns={"omfang": "Fraværsomfang", "dato": "Fraværsdag"}).to_csv(raw / "fravaer.csv", sep=";",
+                                                                            index=False)
+    loaded, report = ingest.load_all(raw)
+    assert [str(p) for p in report.problems] == [
+        "[advarsel] fravaer.csv, række 1, kolonne 'Type': fandt 'Type', forventede kolonnen 'fravaerstype' findes "
+        "allerede (som 'fravaerstype'); kolonnen ignoreres"]
+    assert loaded["elever"].frame["klasse"].notna().all() and set(loaded["fravaer"].frame["fravaerstype"]) <= {
+        "sygdom", "lovligt", "ulovligt"}
+
+
+def test_a_repeated_csv_header_is_named_as_written(mini, tmp_path):
+    raw = shutil.copytree(mini, tmp_path / "raw")
+    text = (raw / "skoler.csv").read_text(encoding="utf-8").splitlines()
+    text = [line + (";Kommune" if i == 0 else ";x") for i, line in enumerate(text)]
+    (raw / "skoler.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    assert [str(p) for p in ingest.check(raw).problems] == [
+        "[advarsel] skoler.csv, række 1, kolonne 'Kommune': fandt 'Kommune', forventede kolonnen 'kommune' findes "
+        "allerede (som 'kommune'); kolonnen ignoreres"]
+
+
+def test_a_declared_dimension_is_ingested_as_its_own(mini, tmp_path):
+    raw = shutil.copytree(mini, tmp_path / "raw")
+    q = read_csv(raw / "kortlaegning_spoergsmaal.csv")
+    q.loc[q.dimension == "fravaer_af_mobning", "dimension"] = "Tryghed i frikvarteret"
+    q.to_csv(raw / "kortlaegning_spoergsmaal.csv", sep=";", index=False)
+    (raw / "kategorier.yaml").write_text("dimension: [tryghed_i_frikvarteret]\n", encoding="utf-8")
+    result = ingest.ingest(raw, tmp_path / "processed")
+    assert not result.report.problems, result.report.text()
+    dims = set(pd.read_parquet(result.version / "scores.parquet")["dimension"])
+    assert "tryghed_i_frikvarteret" in dims and "fravaer_af_mobning" not in dims
+
+
 # =============================================================================================
 # The pseudonymisation key
 # =============================================================================================
@@ -403,6 +449,11 @@ def test_real_trivsel_pivot_is_identified_through_skoletal(ministry_ingested):
     assert len(bands) == 4 and abs(bands["vaerdi"].sum() - 100) < 1e-6
     notes = [str(p) for p in result.report.warnings if p.rule == "ministry_note"]
     assert notes and all(n.startswith("[advarsel] nationale/trivsel samlet.xlsx: fandt 'trivsel: ") for n in notes)
+    # every school left out is named, in Danish: 140 names in the real download, none counted only
+    unnamed = next(n for n in notes if "uden entydigt navn i Skoletal udelades: " in n)
+    assert "fandt 'trivsel: 140 skoler uden institutionsnummer i downloaden" in unnamed
+    assert "Alrunen (Region Syddanmark), Askovfonden (Region Hovedstaden)," in unnamed
+    assert any("de udelades: Nordskolen (Region Sjælland), Nordskolen (Region Syddanmark)" in n for n in notes)
 
 
 # =============================================================================================

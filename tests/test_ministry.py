@@ -341,8 +341,12 @@ def test_nationale_tal_ambiguous_names_left_out(nationale):
     # "Nordskolen" is one institution in Skoletal but two schools (two regions) in the export
     nord = one(nationale, niveau="skole", kode="487002")
     assert not nord["indikator"].str.startswith("samlet_indikator").any()
-    assert any("appear as different schools" in w for w in nationale.attrs["warnings"])
-    assert any("no unique name match" in w for w in nationale.attrs["warnings"])
+    clash = [w for w in nationale.attrs["warnings"] if "står som forskellige skoler i downloaden" in w]
+    assert len(clash) == 1 and "Nordskolen (" in clash[0]
+    unmatched = [w for w in nationale.attrs["warnings"] if "uden entydigt navn i Skoletal udelades: " in w]
+    assert len(unmatched) == 1
+    n = int(unmatched[0].split("trivsel: ")[1].split(" skoler")[0])
+    assert len(unmatched[0].split("udelades: ")[1].split(", ")) >= n  # every school named (a name may hold ', ')
 
 
 def test_read_ministry_export_skoletal_equals_two_steps(real, skoletal):
@@ -405,7 +409,7 @@ def test_fixture_pooling_never_turns_suppressed_into_zero(compact):
     leaves = compact[compact["raekketype"] == "leaf"][ministry.TRIVSEL_COLUMNS]
     skoletal = pd.DataFrame({"institutionsnummer": ["054321"], "skolenavn": ["Skole B"],
                              "skoleaar": ["2018/2019"]}).reindex(columns=ministry.SKOLETAL_COLUMNS)
-    with pytest.warns(MinistryDataWarning, match="suppressed"):
+    with pytest.warns(MinistryDataWarning, match="diskretionerede, tomme eller antal-løse rækker og får ingen samlede svarbånd: Skole"):
         out = ministry.to_nationale_tal(df_trivsel=leaves, df_skoletal=skoletal)
     b = out[out["kode"] == "054321"]
     trivsel = b[b["indikator"].str.startswith("samlet_indikator:")].set_index("indikator")
@@ -438,7 +442,7 @@ def test_fixture_yearblocks():
 
 
 def test_fixture_no_indicator_refused():
-    with pytest.raises(MinistryFormatError, match="trivsel_no_indicator.xlsx.*which trivsel indicator"):
+    with pytest.raises(MinistryFormatError, match="trivsel_no_indicator.xlsx.*hvilken trivselsindikator"):
         ministry.read_trivsel_pivot(FIXTURES / "trivsel_no_indicator.xlsx")
 
 
@@ -471,21 +475,21 @@ def test_fixture_skoletal_trimmed():
 
 @pytest.mark.parametrize("reader", [ministry.read_trivsel_pivot, ministry.read_skoletal, ministry.read_ministry_export])
 def test_fixture_no_row_labels(reader):
-    with pytest.raises(MinistryFormatError, match=r"unknown_no_row_labels\.xlsx: no 'Row Labels' row found in the first 30 rows"):
+    with pytest.raises(MinistryFormatError, match=r"unknown_no_row_labels\.xlsx: ingen 'Row Labels'-række i de første 30 rækker"):
         reader(FIXTURES / "unknown_no_row_labels.xlsx")
 
 
 def test_fixture_unknown_measure_header():
-    with pytest.raises(MinistryFormatError, match=r"unknown_measure_header\.xlsx, cell D3: unknown column header 'Foo'"):
+    with pytest.raises(MinistryFormatError, match=r"unknown_measure_header\.xlsx, celle D3: ukendt kolonneoverskrift 'Foo'"):
         ministry.read_ministry_export(FIXTURES / "unknown_measure_header.xlsx")
 
 
 def test_fixture_unknown_layout():
-    with pytest.raises(MinistryFormatError, match=r"unknown_layout\.xlsx: unknown ministry layout.*Karaktergennemsnit"):
+    with pytest.raises(MinistryFormatError, match=r"unknown_layout\.xlsx: ukendt download-layout.*Karaktergennemsnit"):
         ministry.read_ministry_export(FIXTURES / "unknown_layout.xlsx")
-    with pytest.raises(MinistryFormatError, match="no known Skoletal measure column"):
+    with pytest.raises(MinistryFormatError, match="ingen kendt Skoletal-kolonne"):
         ministry.read_skoletal(FIXTURES / "unknown_layout.xlsx")
-    with pytest.raises(MinistryFormatError, match="no known Skoletal measure column"):
+    with pytest.raises(MinistryFormatError, match="ingen kendt Skoletal-kolonne"):
         ministry.read_skoletal(FIXTURES / "trivsel_compact.xlsx")
     assert issubclass(MinistryFormatError, ValueError)
 
@@ -493,7 +497,7 @@ def test_fixture_unknown_layout():
 def test_not_a_workbook(tmp_path):
     bad = tmp_path / "Skoletal.xlsx"
     bad.write_text("institutionsnummer;skolenavn\n", encoding="utf-8")
-    with pytest.raises(MinistryFormatError, match="Skoletal.xlsx: cannot be read as an Excel workbook"):
+    with pytest.raises(MinistryFormatError, match="Skoletal.xlsx: kan ikke læses som Excel-projektmappe"):
         ministry.read_skoletal(bad)
 
 
@@ -506,7 +510,7 @@ def test_bad_text_number_names_the_cell(tmp_path):
                 ["101002", "Anden skole", "101", "mangler"]]:
         wb.active.append(row)
     wb.save(tmp_path / "t.xlsx")
-    with pytest.raises(MinistryFormatError, match=r"t\.xlsx, cell D4: expected a number, found 'mangler'"):
+    with pytest.raises(MinistryFormatError, match=r"t\.xlsx, celle D4: forventede et tal, fandt 'mangler'"):
         ministry.read_skoletal(tmp_path / "t.xlsx")
     wb.active["D4"] = wb.active["D5"] = "x"                       # a suppression marker
     wb.save(tmp_path / "t.xlsx")

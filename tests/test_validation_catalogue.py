@@ -249,6 +249,41 @@ def case_cpr_in_number_column_is_masked(raw):
               "pseudonymiseres kun dér); slet kolonnen eller værdien i udtrækket")], []
 
 
+CPR_LOST_ZERO = ("ingen CPR-numre uden for elev_id (et tal med 9 cifre er et CPR-nummer, hvor Excel har fjernet "
+                 "det første 0); slet kolonnen eller værdien i udtrækket")
+
+
+def case_cpr_without_its_leading_zero_in_a_csv(raw):
+    set_value(raw, "elever.csv", 2, "klasse", "311091234")  # 031109-1234, opened and saved again in Excel
+    return [E("elever.csv", 4, "klasse", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
+def case_cpr_as_an_excel_number_cell(raw):
+    from openpyxl import Workbook
+    f = read_csv(raw / "elever.csv")
+    wb = Workbook()
+    wb.active.append(list(f.columns))
+    f["klasse"] = f["klasse"].astype(object)
+    f.loc[3, "klasse"] = 311091234  # a number cell: the zero is gone
+    for r in f.itertuples(index=False):
+        wb.active.append(list(r))
+    (raw / "elever.csv").unlink()
+    wb.save(raw / "elever.xlsx")
+    return [E("elever.xlsx", 5, "klasse", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
+def case_cpr_in_a_parquet_integer_column(raw):
+    f = read_csv(raw / "nationale_tal.csv")
+    f["antal"] = pd.to_numeric(f["antal"]).astype("int64")
+    f.loc[2, "antal"] = 1509881234  # 150988-1234 as a 64-bit integer
+    f.loc[3, "antal"] = 311091234   # 031109-1234 without its zero
+    (raw / "nationale_tal.csv").unlink()
+    f.to_parquet(raw / "nationale_tal.parquet", index=False)
+    return [E("nationale_tal.parquet", 3, "antal", "1509xx-xxxx", "ingen CPR-numre uden for elev_id (de "
+              "pseudonymiseres kun dér); slet kolonnen eller værdien i udtrækket"),
+            E("nationale_tal.parquet", 4, "antal", "0311xx-xxxx", CPR_LOST_ZERO)], []
+
+
 def case_blank_required_value(raw):
     set_value(raw, "elever.csv", 6, "koen", "")
     return [E("elever.csv", 8, "koen", "", "en værdi (feltet må ikke være tomt)")], []
@@ -289,8 +324,8 @@ def case_no_t1_round(raw):
 def case_unreadable_xlsx_not_a_zip(raw):
     (raw / "elever.csv").unlink()
     (raw / "elever.xlsx").write_bytes(b"PK? no, just bytes\x00\x01\x02")
-    return [E("elever.xlsx", None, None, "ikke en gyldig Excel-fil (BadZipFile: File is not a zip file)",
-              "en .xlsx-fil gemt fra Excel; åbn den og gem den igen som 'Excel-projektmappe (.xlsx)' eller som CSV")], []
+    return [E("elever.xlsx", None, None, "en binær fil (ikke tekst), ikke en Excel-projektmappe (.xlsx)",
+              "en .xlsx-fil gemt fra Excel: åbn filen og gem den som 'Excel-projektmappe (.xlsx)' eller 'CSV UTF-8'")], []
 
 
 def case_old_xls_format(raw):
@@ -306,6 +341,173 @@ def case_csv_row_with_extra_field(raw):
     (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [E("skoler.csv", 3, None, "5 felter",
               "4 felter som overskriften (tekst med ';' skal stå i anførselstegn)")], []
+
+
+def case_csv_quote_never_closed(raw):
+    lines = (raw / "skoler.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(";", ';"', 1)  # line 3: a quote opens and never closes
+    (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [E("skoler.csv", 3, None, 'et anførselstegn (") der ikke lukkes',
+              'tekst i anførselstegn, der slutter med et anførselstegn i samme felt (fx "Skole; afd. Nord"): '
+              "ret rækken, eller fjern anførselstegnet")], []
+
+
+def case_csv_extra_field_after_a_quoted_line_break(raw):
+    lines = (raw / "skoler.csv").read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(";")
+    lines[1] = ";".join([first[0], f'"{first[1]}\nafd. Nord"', *first[2:]])  # the record spans lines 2–3
+    lines[2] += ";ekstra"  # the next record starts on line 4
+    (raw / "skoler.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [E("skoler.csv", 4, None, "5 felter",
+              "4 felter som overskriften (tekst med ';' skal stå i anførselstegn)")], []
+
+
+def case_csv_with_one_huge_field_is_read(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 0, "tekst", "lang tekst " * 20_000)  # 220 kB in one field
+    return [], []
+
+
+def case_a_huge_bad_value_is_shown_by_its_start_and_length(raw):
+    set_value(raw, "elever.csv", 4, "koen", "x" * 150_000)
+    return [E("elever.csv", 6, "koen", "x" * 100 + "… (150.000 tegn)", "dreng/pige (også M/K, D/P)")], []
+
+
+def case_csv_saved_as_utf16_without_bom(raw):
+    text = (raw / "skoler.csv").read_text(encoding="utf-8")
+    (raw / "skoler.csv").write_bytes(text.encode("utf-16-le"))
+    return [E("skoler.csv", None, None, "tekst i UTF-16 uden BOM (byte-rækkefølgemærke)",
+              "tekst i UTF-8 (eller UTF-16 med BOM): gem filen igen som 'CSV UTF-8 (kommasepareret)'")], []
+
+
+def case_pdf_saved_as_csv(raw):
+    (raw / "elever.csv").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    return [E("elever.csv", None, None, "en PDF-fil", "en CSV-fil (tekst): åbn tabellen i Excel og gem den som "
+              "'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_binary_file_saved_as_csv(raw):
+    (raw / "fravaer.csv").write_bytes(bytes(range(256)) * 8)
+    return [E("fravaer.csv", None, None, "en binær fil (ikke tekst)", "en CSV-fil (tekst): åbn tabellen i Excel "
+              "og gem den som 'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_workbook_saved_with_csv_extension(raw):
+    import io
+    from openpyxl import Workbook
+    buf = io.BytesIO()
+    Workbook().save(buf)
+    (raw / "skoledage.csv").write_bytes(buf.getvalue())
+    return [E("skoledage.csv", None, None, "en zip-fil (fx en Excel-projektmappe, .xlsx)",
+              "en CSV-fil (tekst): åbn tabellen i Excel og gem den som 'CSV UTF-8 (kommasepareret)' eller "
+              "'CSV (semikolonsepareret)', eller omdøb filen til .xlsx, hvis den er det")], []
+
+
+def case_csv_text_saved_with_xlsx_extension(raw):
+    (raw / "skoler.csv").rename(raw / "skoler.xlsx")
+    return [E("skoler.xlsx", None, None, "en tekstfil (CSV), ikke en Excel-projektmappe (.xlsx)",
+              "en .xlsx-fil gemt fra Excel: åbn filen og gem den som 'Excel-projektmappe (.xlsx)' eller 'CSV UTF-8', "
+              "eller omdøb filen til .csv, hvis den er det")], []
+
+
+def case_html_page_saved_as_csv(raw):
+    (raw / "elever.csv").write_text("<!DOCTYPE html>\n<html><body>Log ind for at fortsætte</body></html>\n",
+                                    encoding="utf-8")
+    return [E("elever.csv", None, None, "en HTML- eller XML-side (fx 'Gem som webside', eller en login- eller "
+              "fejlside fra en download)", "en CSV-fil (tekst): åbn tabellen i Excel og gem den som "
+              "'CSV UTF-8 (kommasepareret)' eller 'CSV (semikolonsepareret)'")], []
+
+
+def case_header_only_pupil_list_is_named_not_its_consequences(raw):
+    edit(raw, "elever.csv", lambda f: f.iloc[:0])
+    return [E("elever.csv", None, None, "kun overskriften, ingen rækker",
+              "én række pr. elev og skoleår (er udtrækket tomt, eller filtreret forkert?)")], []
+
+
+def case_header_only_optional_table(raw):
+    edit(raw, "fravaer.csv", lambda f: f.iloc[:0])
+    return [E("fravaer.csv", None, None, "kun overskriften, ingen rækker",
+              "én række pr. elev, dag og fraværstype (eller slet filen, hvis I ikke har data til tabellen)")], []
+
+
+KNOWN_DIMENSIONS = ("faglig_trivsel, social_trivsel, laeringsmotivation, relation_til_laererne, klasseledelse, "
+                    "foraeldreinvolvering, fravaer_af_mobning")
+KNOWN_INDICATORS = ("faglig_trivsel, social_trivsel, stoette_og_inspiration, ro_og_orden, generel_skoletrivsel, "
+                    "samlet_indikator, fravaer_pct, andel_over_10pct_fravaer, trivsel_hoejest_andel")
+
+
+def case_misspelt_dimension_in_the_codebook(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 3, "dimension", "Faglig trivsl")
+    return [E("kortlaegning_spoergsmaal.csv", 5, "dimension", "Faglig trivsl",
+              f"en kendt dimension – mente du 'faglig_trivsel'? de kendte er {KNOWN_DIMENSIONS}; en ny dimension "
+              "erklæres i kategorier.yaml")], []
+
+
+def case_dimension_written_as_its_danish_label_is_known(raw):
+    edit(raw, "kortlaegning_spoergsmaal.csv",
+         lambda f: f.assign(dimension=f.dimension.map(config.DIMENSIONS)))  # 'Klasseledelse (ro og orden)', …
+    return [], []
+
+
+def case_dimension_declared_in_kategorier_yaml_is_accepted(raw):
+    set_value(raw, "kortlaegning_spoergsmaal.csv", 3, "dimension", "Trivsel i frikvarteret")
+    (raw / "kategorier.yaml").write_text("# egne kategorier\ndimension:\n  - trivsel i frikvarteret\n",
+                                         encoding="utf-8")
+    return [], []
+
+
+def case_unknown_indicator_in_nationale_tal(raw):
+    set_value(raw, "nationale_tal.csv", 1, "indikator", "faglig_trivesl:1,0-2,0")
+    return [E("nationale_tal.csv", 3, "indikator", "faglig_trivesl:1,0-2,0",
+              f"en kendt indikator – mente du 'faglig_trivsel:1,0-2,0'? de kendte er {KNOWN_INDICATORS} (og svarbånd "
+              "som 'faglig_trivsel:4,1-5,0'); en ny indikator erklæres i kategorier.yaml")], []
+
+
+def case_kategorier_yaml_with_an_unknown_section(raw):
+    (raw / "kategorier.yaml").write_text("dimensioner: [trivsel_i_frikvarteret]\n", encoding="utf-8")
+    return [E("kategorier.yaml", None, None, "afsnittet 'dimensioner'", "et af afsnittene dimension, indikator")], []
+
+
+def case_two_values_for_one_figure_in_nationale_tal(raw):
+    f = edit(raw, "nationale_tal.csv", lambda f: pd.concat([f, f.iloc[[0]].assign(vaerdi="3,9")], ignore_index=True))
+    r = f.iloc[0]
+    return [E("nationale_tal.csv", len(f) + 1, "vaerdi", "3,9",
+              f"ét tal pr. skoleår, niveau, kode og indikator; {r.indikator} for {r.niveau} {r.kode} {r.skoleaar} "
+              f"står også i række 2 med {r.vaerdi}")], []
+
+
+def case_the_same_figure_twice_in_nationale_tal_is_kept_once(raw):
+    edit(raw, "nationale_tal.csv", lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
+    return [], []
+
+
+def case_nationale_tal_disagrees_with_a_ministry_download(raw):
+    (raw / "nationale").mkdir()
+    shutil.copy(MINISTRY_FIXTURES / "skoletal_full.xlsx", raw / "nationale" / "Skoletal.xlsx")
+    own = [("2018/2019", "kommune", "820", "fravaer_pct", "5,9"),               # the download says 5,3634
+           ("2018/2019", "kommune", "820", "trivsel_hoejest_andel", "93,0"),  # 92,9569 rounded: the same figure
+           ("2018/2019", "land", "DK", "fravaer_pct", "5,9")]                 # the same figure
+    f = edit(raw, "nationale_tal.csv", lambda f: pd.concat(
+        [f, pd.DataFrame(own, columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi"])], ignore_index=True))
+    return [E("nationale_tal.csv", len(f) - 1, "vaerdi", "5,9",
+              "samme tal som nationale/Skoletal.xlsx (5,3634) for fravaer_pct for kommune 820 2018/2019: ret eller "
+              "slet rækken her, eller fjern downloaden")], []
+
+
+def case_absence_twice_for_one_pupil_day_and_type(raw):
+    f = edit(raw, "fravaer.csv", lambda f: pd.concat([f, f.iloc[[4]].assign(omfang="0,5")], ignore_index=True))
+    return [E("fravaer.csv", len(f) + 1, "fravaerstype", f"{f.dato[4]} {f.fravaerstype[4]}",
+              "én række pr. elev, dag og fraværstype (læg delregistreringer sammen til én andel af dagen); samme "
+              "elev, dag og type står også i række 6")], []
+
+
+def case_absence_adding_up_to_more_than_a_day(raw):
+    f = read_csv(raw / "fravaer.csv")
+    other = "ulovligt" if f.fravaerstype[4] != "ulovligt" else "sygdom"
+    f = edit(raw, "fravaer.csv", lambda f: pd.concat([f, f.iloc[[4]].assign(fravaerstype=other, omfang="0,5")],
+                                                     ignore_index=True))
+    total = pd.to_numeric(f.omfang[4].replace(",", ".")) + 0.5
+    return [E("fravaer.csv", len(f) + 1, "omfang", f"{total:g} dage den {f.dato[4]}".replace(".", ","),
+              "højst 1 dag pr. elev og dag (sygdom, lovligt og ulovligt fravær tilsammen)")], []
 
 
 def case_two_files_for_one_table(raw):
@@ -324,8 +526,8 @@ def case_ministry_download_not_understood(raw):
     (raw / "nationale").mkdir()
     shutil.copy(MINISTRY_FIXTURES / "unknown_no_row_labels.xlsx", raw / "nationale" / "download.xlsx")
     return [E("nationale/download.xlsx", None, None,
-              "download.xlsx: no 'Row Labels' row found in the first 30 rows (is this an Uddannelsesstatistik "
-              "pivot-table download?)",
+              "download.xlsx: ingen 'Row Labels'-række i de første 30 rækker (er det en pivottabel-download fra "
+              "Uddannelsesstatistik?)",
               "en Excel-download fra Uddannelsesstatistik (Skoletal med institutionsnummer, eller trivsel pr. "
               "skole, køn og klassetrin)")], []
 

@@ -1,12 +1,20 @@
 """The ``datapakke`` command: one small command per pipeline stage, plus ``all``.
 
 Data problems are printed as a report (file, row, column, value, expected) and exit with
-code 2 — never a Python traceback.  A build lists every failed school and exits 1.
+code 2 — never a Python traceback.  ``check`` and ``ingest`` run inside one guard
+(``_guard``): a file the system will not let us read or write is a Danish error line naming
+it (exit 2); anything else is a bug in this program, reported as *intern fejl* with the path
+of a log file holding the traceback (exit 1).  A build lists every failed school and exits 1.
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
+import tempfile
 import time
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -24,6 +32,55 @@ err = Console(stderr=True)
 
 def _paths(base: Path | None) -> config.Paths:
     return config.Paths.under(base) if base else config.Paths.default()
+
+
+@contextmanager
+def _guard(paths: config.Paths, command: str):
+    """Every way ``check``/``ingest`` can end without a report becomes one clear line.
+
+    An ``OSError`` (no permission, a locked file, a full disk, a vanished network share) names
+    the file and exits 2; nothing has been written, as the processed store only switches to a
+    complete new version.  Any other exception is a bug: *intern fejl*, the log's path, exit 1.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except OSError as exc:
+        from .ingest.readers import io_problem
+
+        found, expected = io_problem(exc)
+        where = exc.filename or "(ukendt fil)"
+        err.print(f"[fejl] {where}: fandt {found!r}, forventede {expected}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"\n'datapakke {command}' er stoppet; intet er skrevet.", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        log = _write_log(paths, command, exc)
+        err.print(f"Intern fejl i 'datapakke {command}' ({type(exc).__name__}): en fejl i programmet, ikke i dine "
+                  f"data. Intet er skrevet til de behandlede data. Detaljerne står i {log} – send filen til "
+                  "udviklerne.", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _write_log(paths: config.Paths, command: str, exc: BaseException) -> Path:
+    """The traceback in ``<processed>/logs/`` (or the temp folder), with quoted values removed.
+
+    Exception messages may quote data values (a pupil id, a name); the log keeps the code's
+    path and the exception type, and replaces every quoted value and CPR-like number.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    message = privacy.mask_cpr_lenient(re.sub(r"(['\"]).*?\1", r"\1…\1", str(exc)))[:2000]
+    text = (f"datapakke {command}: intern fejl {dt.datetime.now().isoformat(timespec='seconds')}\n"
+            f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {message}\n")
+    name = f"intern-fejl-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    for folder in (paths.processed / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir()) / name  # pragma: no cover - nowhere to write
 
 
 BaseOpt = typer.Option(None, "--base", help="Brug <base>/raw, processed, params og reports i stedet for projektets mapper.")
@@ -50,19 +107,20 @@ def ingest(base: Path | None = BaseOpt,
     paths = _paths(base)
     report_path = report_file or paths.processed / "valideringsrapport.txt"
     t = time.time()
-    try:
-        result = ingest_mod.ingest(paths.raw, paths.processed)
-    except DataError as exc:
-        exc.report.write(report_path)
-        err.print(exc.report.text(), markup=False, highlight=False)
-        err.print(f"\nIndlæsningen er stoppet; intet er skrevet. Rapporten er gemt i {report_path}", markup=False)
-        raise typer.Exit(2) from None
-    except privacy.KeyError_ as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    result.report.write(report_path)
+    with _guard(paths, "ingest"):
+        try:
+            result = ingest_mod.ingest(paths.raw, paths.processed)
+        except DataError as exc:
+            exc.report.write(report_path)
+            err.print(exc.report.text(), markup=False, highlight=False, soft_wrap=True)
+            err.print(f"\nIndlæsningen er stoppet; intet er skrevet. Rapporten er gemt i {report_path}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except privacy.KeyError_ as exc:
+            err.print(str(exc), markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        result.report.write(report_path)
     for w in result.report.warnings:
-        err.print(str(w), markup=False, highlight=False)
+        err.print(str(w), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Indlæst til {result.version} ({time.time() - t:.0f} s); "
                   f"{len(result.report.warnings)} advarsler.")
 
@@ -74,10 +132,11 @@ def check(base: Path | None = BaseOpt,
     from . import ingest as ingest_mod
 
     paths = _paths(base)
-    report = ingest_mod.check(paths.raw)
-    if report_file:
-        report.write(report_file)
-    err.print(report.text(), markup=False, highlight=False)
+    with _guard(paths, "check"):
+        report = ingest_mod.check(paths.raw)
+        if report_file:
+            report.write(report_file)
+    err.print(report.text(), markup=False, highlight=False, soft_wrap=True)
     if report.errors:
         raise typer.Exit(2)
 

@@ -80,7 +80,15 @@ class MinistryFormatError(ValueError):
 
 
 class MinistryDataWarning(UserWarning):
-    """Something was left out on purpose (e.g. schools that could not be identified)."""
+    """Something was left out on purpose (e.g. schools that could not be identified).
+
+    ``schools`` names every school that was left out (``"Nordskolen (Haderslev)"``), so a
+    report can list them all; the message says why, in Danish.
+    """
+
+    def __init__(self, message: str, schools: list[str] | None = None):
+        super().__init__(message)
+        self.schools = list(schools or [])
 
 
 # --------------------------------------------------------------------------------------
@@ -117,14 +125,14 @@ def _key(value: Any) -> str:
 
 
 def _where(name: str, row: int | None = None, col: int | None = None) -> str:
-    """Cell reference as a user sees it in Excel (``X.xlsx, cell D12``)."""
+    """Cell reference as a user sees it in Excel (``X.xlsx, celle D12``)."""
     if row is None and col is None:
         return name
     if row is None:
-        return f"{name}, column {get_column_letter(col + 1)}"
+        return f"{name}, kolonne {get_column_letter(col + 1)}"
     if col is None:
-        return f"{name}, row {row + 1}"
-    return f"{name}, cell {get_column_letter(col + 1)}{row + 1}"
+        return f"{name}, række {row + 1}"
+    return f"{name}, celle {get_column_letter(col + 1)}{row + 1}"
 
 
 _ROW_LABELS = {"row labels", "raekkenavne", "raekkeetiketter"}
@@ -226,7 +234,7 @@ def _to_float(block: pd.DataFrame, name: str) -> np.ndarray:
             continue
         else:
             raise MinistryFormatError(
-                f"{_where(name, block.index[i], block.columns[j])}: expected a number, found {v!r}"
+                f"{_where(name, block.index[i], block.columns[j])}: forventede et tal, fandt {v!r}"
             )
     return out
 
@@ -244,7 +252,7 @@ def _parse_number(text: str, name: str, row: int, col: int) -> float:
     try:
         value = float(t)
     except ValueError:
-        raise MinistryFormatError(f"{_where(name, row, col)}: expected a number, found {text!r}") from None
+        raise MinistryFormatError(f"{_where(name, row, col)}: forventede et tal, fandt {text!r}") from None
     return value / 100 if percent else value
 
 
@@ -281,7 +289,8 @@ def _read_raw(path: Path, sheet: str | int | None) -> pd.DataFrame:
         try:
             raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, dtype=object)
         except Exception as exc:  # noqa: BLE001 - any reader failure is a format problem for the user
-            raise MinistryFormatError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from exc
+            raise MinistryFormatError(f"{path.name}: kan ikke læses som Excel-projektmappe (beskadiget, eller ikke en "
+                                      ".xlsx-fil)") from exc
         grid = raw.astype(object).where(raw.notna(), None).to_numpy(dtype=object)
     return pd.DataFrame(grid, dtype=object)
 
@@ -440,8 +449,8 @@ def _layout(raw: pd.DataFrame, name: str, slicers: dict[str, str] | None = None)
     hits = np.argwhere(keys.isin(_ROW_LABELS).to_numpy())
     if len(hits) == 0:
         raise MinistryFormatError(
-            f"{name}: no 'Row Labels' row found in the first {HEADER_SCAN_ROWS} rows "
-            "(is this an Uddannelsesstatistik pivot-table download?)"
+            f"{name}: ingen 'Row Labels'-række i de første {HEADER_SCAN_ROWS} rækker "
+            "(er det en pivottabel-download fra Uddannelsesstatistik?)"
         )
     header_row, first_label_col = (int(x) for x in hits[0])
     col_hits = np.argwhere(keys.iloc[:header_row].isin(_COLUMN_LABELS).to_numpy())
@@ -455,7 +464,7 @@ def _layout(raw: pd.DataFrame, name: str, slicers: dict[str, str] | None = None)
             k = header_keys.iloc[c]
             if k not in _LABEL_HEADERS:
                 raise MinistryFormatError(
-                    f"{_where(name, header_row, c)}: unknown row-label column header {_text(raw.iat[header_row, c])!r}"
+                    f"{_where(name, header_row, c)}: ukendt overskrift på en rækkeetiket-kolonne {_text(raw.iat[header_row, c])!r}"
                 )
             label_cols.append((c, _LABEL_HEADERS[k]))
     else:
@@ -469,7 +478,7 @@ def _layout(raw: pd.DataFrame, name: str, slicers: dict[str, str] | None = None)
     has_header = header_block.notna().any(axis=0)
     data_cols = [int(c) for c in has_header.index[has_header.to_numpy()]]
     if not data_cols:
-        raise MinistryFormatError(f"{_where(name, header_row)}: no data columns to the right of the row labels")
+        raise MinistryFormatError(f"{_where(name, header_row)}: ingen datakolonner til højre for rækkeetiketterne")
 
     filters: dict[str, str] = {}
     for r in range(0, column_labels_row if column_labels_row is not None else header_row):
@@ -717,14 +726,14 @@ def _data_columns(lay: _Layout) -> list[_DataCol]:
                 continue
             if (b := _band(k)) is not None:
                 if b not in BANDS:
-                    raise MinistryFormatError(f"{_where(name, r, c)}: unknown answer band {text!r}")
+                    raise MinistryFormatError(f"{_where(name, r, c)}: ukendt svarbånd {text!r}")
                 band = b
             elif (y := _year(k)) is not None:
                 year = y
             elif (m := _measure(text)) is not None:
                 measure, measure_text = m["m"], m["rest"].strip()
             else:
-                raise MinistryFormatError(f"{_where(name, r, c)}: unknown column header {text!r}")
+                raise MinistryFormatError(f"{_where(name, r, c)}: ukendt kolonneoverskrift {text!r}")
         cols.append(_DataCol(c, band, year, measure, measure_text, total))
     return cols
 
@@ -750,8 +759,8 @@ def _indicator(lay: _Layout, measure_texts: set[str]) -> str:
     if len(specific) == 1:
         return specific.pop()
     raise MinistryFormatError(
-        f"{lay.name}: cannot tell which trivsel indicator this export shows "
-        "(no 'Indikator' filter or slicer, and the measure name does not say)"
+        f"{lay.name}: det fremgår ikke, hvilken trivselsindikator downloaden viser "
+        "(intet 'Indikator'-filter eller udsnitsværktøj, og målets navn siger det ikke)"
     )
 
 
@@ -766,19 +775,19 @@ def _parse_trivsel(lay: _Layout) -> pd.DataFrame:
     for dc in used:
         if dc.band is None:
             raise MinistryFormatError(
-                f"{_where(lay.name, lay.header_row, dc.col)}: column has no answer band ('1 til 2' …)"
+                f"{_where(lay.name, lay.header_row, dc.col)}: kolonnen har intet svarbånd ('1 til 2' …)"
             )
         if dc.measure is None:
             raise MinistryFormatError(
-                f"{_where(lay.name, lay.header_row, dc.col)}: no measure (Andel/Antal) for this column"
+                f"{_where(lay.name, lay.header_row, dc.col)}: kolonnen har intet mål (Andel/Antal)"
             )
     if not used:
-        raise MinistryFormatError(f"{lay.name}: no answer-band columns ('1 til 2', '2,1 til 3' …) found")
+        raise MinistryFormatError(f"{lay.name}: ingen kolonner med svarbånd ('1 til 2', '2,1 til 3' …)")
     seen: set[tuple] = set()
     for dc in used:
         k = (dc.year, dc.band, dc.measure)
         if k in seen:
-            raise MinistryFormatError(f"{_where(lay.name, lay.header_row, dc.col)}: duplicate column {k}")
+            raise MinistryFormatError(f"{_where(lay.name, lay.header_row, dc.col)}: kolonnen findes to gange {k}")
         seen.add(k)
     indikator = _indicator(lay, {dc.measure_text for dc in used})
 
@@ -793,7 +802,7 @@ def _parse_trivsel(lay: _Layout) -> pd.DataFrame:
         if len(bad):
             i = int(bad[0])
             raise MinistryFormatError(
-                f"{_where(lay.name, start + i, dc.col)}: a share (Andel) should be 0–1, found {values[i, j]!r}"
+                f"{_where(lay.name, start + i, dc.col)}: en andel skal ligge mellem 0 og 1, fandt {values[i, j]!r}"
             )
     has_values = lay.raw.iloc[start:, lay.data_cols].notna().any(axis=1).to_numpy()
     other = "kommune" if any(k == "skolenavn" for _, k in lay.label_cols) else "skolenavn"
@@ -949,12 +958,12 @@ def _parse_skoletal(lay: _Layout) -> pd.DataFrame:
             ignored.append(_text(raw.iat[lay.header_row, c]))
     if not wanted:
         raise MinistryFormatError(
-            f"{_where(name, lay.header_row)}: no known Skoletal measure column "
+            f"{_where(name, lay.header_row)}: ingen kendt Skoletal-kolonne "
             "('Samlet elevfravær', 'Andel med højest trivsel', 'Elevtal')"
         )
     if not any(kind == "mixed" for _, kind in lay.label_cols):
         raise MinistryFormatError(
-            f"{_where(name, lay.header_row)}: no 'Skoleår' or 'Kommune' row-label column next to 'Row Labels'"
+            f"{_where(name, lay.header_row)}: ingen rækkeetiket-kolonne 'Skoleår' eller 'Kommune' ved 'Row Labels'"
         )
     start = lay.header_row + 1
     order = list(wanted)
@@ -965,12 +974,12 @@ def _parse_skoletal(lay: _Layout) -> pd.DataFrame:
             if len(bad):
                 i = int(bad[0])
                 raise MinistryFormatError(
-                    f"{_where(name, start + i, wanted[k])}: {k} should be a share 0–1, found {values[i, j]!r}"
+                    f"{_where(name, start + i, wanted[k])}: {k} skal være en andel mellem 0 og 1, fandt {values[i, j]!r}"
                 )
     has_values = raw.iloc[start:, lay.data_cols].notna().any(axis=1).to_numpy()
     rows = _walk(lay, has_values, "skolenavn")
     if not any("skoleaar" in r.explicit for r in rows):
-        raise MinistryFormatError(f"{name}: no school years ('2018/2019') found in the row labels")
+        raise MinistryFormatError(f"{name}: ingen skoleår ('2018/2019') i rækkeetiketterne")
     recs, idx, no_year = [], [], 0
     for row in rows:
         if row.rowtype != "leaf":
@@ -998,7 +1007,7 @@ def _parse_skoletal(lay: _Layout) -> pd.DataFrame:
     if dup.any():
         first = out[dup].iloc[0]
         raise MinistryFormatError(
-            f"{name}: school {first['institutionsnummer'] or first['skolenavn']!s} appears twice in {first['skoleaar']}"
+            f"{name}: skolen {first['institutionsnummer'] or first['skolenavn']!s} står to gange i {first['skoleaar']}"
         )
     out.attrs["rows_without_year"] = no_year
     out.attrs["ignored_columns"] = ignored
@@ -1065,8 +1074,8 @@ def _nationale_from_skoletal(df: pd.DataFrame) -> pd.DataFrame:
     missing_id = df["institutionsnummer"].isna()
     if missing_id.any():
         raise MinistryFormatError(
-            f"Skoletal: {int(missing_id.sum())} rows have no institutionsnummer (the trimmed Skoletal "
-            "download has only school names); nationale_tal needs the full download with institution numbers"
+            f"Skoletal: {int(missing_id.sum())} rækker uden institutionsnummer (den forkortede Skoletal-"
+            "download har kun skolenavne); nationale_tal kræver den fulde download med institutionsnumre"
         )
     frames = []
     for indikator, col in (("fravaer_pct", "fravaer_andel"), ("trivsel_hoejest_andel", "trivsel_hoejest_andel")):
@@ -1086,8 +1095,8 @@ def _nationale_from_skoletal(df: pd.DataFrame) -> pd.DataFrame:
             if (spread > 1e-9).any():
                 (year, kode_bad) = spread[spread > 1e-9].index[0]
                 raise MinistryFormatError(
-                    f"Skoletal: schools disagree about the {niveau} figure for {indikator} "
-                    f"({kode_bad}, {year}); cannot deduplicate"
+                    f"Skoletal: skolerne har forskellige {niveau}stal for {indikator} "
+                    f"({kode_bad}, {year}); det rigtige kan ikke vælges"
                 )
             frames.append(comp.drop_duplicates(["skoleaar", "kode"]))
     return pd.concat(frames, ignore_index=True)
@@ -1110,13 +1119,11 @@ def _nationale_from_trivsel(df: pd.DataFrame, df_skoletal: pd.DataFrame | None) 
     lookup = _school_ids_from_skoletal(df_skoletal)
     by_name = df["skolenavn"].map(lambda s: lookup.get(_key(s)) if isinstance(s, str) else None)
     kode = df["institutionsnummer"].astype(object).where(df["institutionsnummer"].notna(), by_name)
-    unidentified = df.loc[kode.isna(), "skolenavn"].dropna().unique()
-    if len(unidentified):
-        warnings.warn(
-            f"trivsel: {len(unidentified)} schools have no institutionsnummer in the export and no unique "
-            "name match in Skoletal; they are left out of nationale_tal",
-            MinistryDataWarning, stacklevel=3,
-        )
+    unidentified = _school_names(df[kode.isna()])
+    if unidentified:
+        warnings.warn(MinistryDataWarning(
+            f"trivsel: {len(unidentified)} skoler uden institutionsnummer i downloaden og uden entydigt navn i "
+            f"Skoletal udelades: {', '.join(unidentified)}", unidentified), stacklevel=3)
     df = df.assign(kode=kode)[kode.notna()]
     # a name match must not merge two schools: the samlet export has only region + name, and
     # a name that is unique in Skoletal can still be shown in two regions (Nordskolen)
@@ -1125,11 +1132,10 @@ def _nationale_from_trivsel(df: pd.DataFrame, df_skoletal: pd.DataFrame | None) 
     clash = ident[by_name_rows].groupby(df.loc[by_name_rows, "kode"]).nunique()
     clash = set(clash[clash > 1].index)
     if clash:
-        warnings.warn(
-            f"trivsel: {len(clash)} school names match one institution in Skoletal but appear as "
-            "different schools in the export; they are left out of nationale_tal",
-            MinistryDataWarning, stacklevel=3,
-        )
+        names = _school_names(df[by_name_rows & df["kode"].isin(clash)])
+        warnings.warn(MinistryDataWarning(
+            f"trivsel: {len(clash)} skolenavne svarer til én institution i Skoletal, men står som forskellige "
+            f"skoler i downloaden; de udelades: {', '.join(names)}", names), stacklevel=3)
         df = df[~(by_name_rows & df["kode"].isin(clash))]
     if df.empty:
         return _empty_nationale()
@@ -1148,13 +1154,12 @@ def _nationale_from_trivsel(df: pd.DataFrame, df_skoletal: pd.DataFrame | None) 
         total=("_n", "sum"), ok=("_ok", "all")).reset_index()
     res = per_band.merge(per_school, on=school_keys, how="left")
     good = res["ok"].astype(bool) & (res["total"] > 0)
-    n_bad = int(per_school.loc[~per_school["ok"].astype(bool), "kode"].nunique())
-    if n_bad:
-        warnings.warn(
-            f"trivsel: {n_bad} schools have suppressed, blank or count-less leaf rows; "
-            "no pooled band shares are written for them",
-            MinistryDataWarning, stacklevel=3,
-        )
+    bad_codes = set(per_school.loc[~per_school["ok"].astype(bool), "kode"])
+    if bad_codes:
+        names = _school_names(df[df["kode"].isin(bad_codes)])
+        warnings.warn(MinistryDataWarning(
+            f"trivsel: {len(bad_codes)} skoler har diskretionerede, tomme eller antal-løse rækker og får ingen "
+            f"samlede svarbånd: {', '.join(names)}", names), stacklevel=3)
     return pd.DataFrame({
         "skoleaar": res["skoleaar"].astype(object).where(res["skoleaar"].notna(), None),
         "niveau": "skole",
@@ -1163,6 +1168,18 @@ def _nationale_from_trivsel(df: pd.DataFrame, df_skoletal: pd.DataFrame | None) 
         "vaerdi": np.where(good, res["n"] / res["total"].where(res["total"] > 0) * 100, np.nan),
         "antal": np.where(good, res["n"], np.nan),
     })
+
+
+def _school_names(rows: pd.DataFrame) -> list[str]:
+    """Each school in ``rows`` once, as a reader finds it: 'Nordskolen (Haderslev)' or 'Nordskolen (Region
+    Syddanmark)', with its institution number when it has one; sorted."""
+    out = set()
+    for r in rows.drop_duplicates(["skolenavn", "kommune", "region", "institutionsnummer"]).itertuples():
+        where = next((str(w) for w in (r.kommune, r.region) if isinstance(w, str) and w.strip()), None)
+        inst = r.institutionsnummer if isinstance(r.institutionsnummer, str) else None
+        extra = ", ".join(x for x in (inst, where) if x)
+        out.add(f"{r.skolenavn or '(uden navn)'}" + (f" ({extra})" if extra else ""))
+    return sorted(out)
 
 
 def _empty_nationale() -> pd.DataFrame:
@@ -1212,8 +1229,8 @@ def _sniff(raw: pd.DataFrame, name: str, slicers: dict[str, str] | None = None) 
         return "skoletal", lay
     shown = sorted(texts)[:5]
     raise MinistryFormatError(
-        f"{name}: unknown ministry layout: the column headers {shown} are neither answer bands "
-        "('1 til 2' …) nor Skoletal measures ('Samlet elevfravær', 'Andel med højest trivsel')"
+        f"{name}: ukendt download-layout: kolonneoverskrifterne {shown} er hverken svarbånd "
+        "('1 til 2' …) eller Skoletal-mål ('Samlet elevfravær', 'Andel med højest trivsel')"
     )
 
 

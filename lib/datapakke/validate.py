@@ -30,9 +30,11 @@ RULES: dict[str, tuple[str, str]] = {
     "ambiguous_file": (ERROR, "to filer til samme tabel"),
     "bad_config": (ERROR, "kilder.yaml eller kolonnenavne.yaml kan ikke bruges"),
     "unreadable": (ERROR, "filen kan ikke læses"),
+    "empty_table": (ERROR, "en tabel har kun overskriften, ingen rækker"),
     "missing_column": (ERROR, "en påkrævet kolonne mangler"),
     "bad_value": (ERROR, "en værdi har forkert type eller format"),
     "out_of_range": (ERROR, "en værdi ligger uden for det tilladte"),
+    "unknown_category": (ERROR, "en dimension eller indikator, der hverken er kendt eller erklæret i kategorier.yaml"),
     "missing_value": (ERROR, "en påkrævet værdi er tom"),
     "duplicate": (ERROR, "en række findes to gange"),
     "unknown_school": (ERROR, "elev på en skole, der ikke er i skoler-tabellen"),
@@ -42,6 +44,7 @@ RULES: dict[str, tuple[str, str]] = {
     "cpr_in_column": (ERROR, "CPR-lignende værdi i en kolonne, der ikke er elev_id"),
     "no_reference_round": (ERROR, "ingen besvarelser i T1 (skalaen 500/100 forankres i T1)"),
     "ministry_unreadable": (ERROR, "en download fra Uddannelsesstatistik kan ikke bruges"),
+    "nationale_conflict": (ERROR, "samme nationale tal med to forskellige værdier i to kilder"),
     "absence_not_school_day": (WARNING, "fravær på en dag, der ikke er skoledag (rækken tælles ikke med)"),
     "not_enrolled": (WARNING, "besvarelse eller fravær i et skoleår, hvor eleven ikke står i elever (tælles ikke med)"),
     "params_unknown_school": (WARNING, "params-fil for en skole, der ikke er i data (springes over)"),
@@ -52,7 +55,7 @@ RULES: dict[str, tuple[str, str]] = {
     "encoding": (WARNING, "teksten ser forkert kodet ud (fx 'Ã¸' for 'ø')"),
     "default_calendar": (WARNING, "ingen skoledage for en skole i et skoleår (standardkalenderen bruges)"),
     "ministry_note": (WARNING, "noget i en Uddannelsesstatistik-download er udeladt"),
-    "nationale_conflict": (WARNING, "samme nationale tal med to forskellige værdier (det første bruges)"),
+
 }
 
 #: Rows shown per rule and column before "… og N rækker mere".
@@ -107,7 +110,9 @@ class Report:
                 return
             self._cells.add(cell)
             row = int(row)
-        self.problems.append(Problem(rule, str(file), row, str(column), mask_cpr_lenient(_shown(value)), expected))
+        shown = mask_cpr_lenient(_shown(value))
+        self.problems.append(Problem(rule, str(file), row, str(column),
+                                     shown if rule in WHOLE_VALUE else _short(shown), expected))
 
     def add_rows(self, rule: str, file: str, rows, column: str, values, expected) -> None:
         """Add one problem per offending row, but at most ``max_per_rule_column`` plus a count.
@@ -157,6 +162,16 @@ class DataError(Exception):
     def __init__(self, report: Report):
         self.report = report
         super().__init__(report.text())
+
+
+#: A value longer than this is shown by its start and its length (a 200,000-character field is one line).
+MAX_SHOWN = 120
+#: Rules whose value is a list the user needs in full (every school a download leaves out).
+WHOLE_VALUE = {"ministry_note"}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN - 20]}… ({len(text):,} tegn)".replace(",", ".")
 
 
 def _shown(value) -> str:
@@ -376,6 +391,37 @@ def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: d
         bad = fravaer["elev_id"].notna() & ~fravaer["elev_id"].isin(known_pupils)
         report.add_rows("unknown_pupil", files["fravaer"], rows["fravaer"][bad], "elev_id",
                         ["(elev-id skjult)"] * int(bad.sum()), "en elev fra elever-tabellen")
+        _absence_days(fravaer, files["fravaer"], rows["fravaer"], report)
+
+
+def _absence_days(fravaer: pd.DataFrame, file: str, row_of: pd.Series, report: Report) -> None:
+    """One row per pupil, day and type, and at most one whole day per pupil and day.
+
+    A pupil's absence is the sum of ``omfang`` over her rows: a row given twice, or types
+    that add up to more than a day, would count days that were never missed.
+    """
+    keys = ["elev_id", "dato", "fravaerstype"]
+    keyed = fravaer.dropna(subset=keys)
+    dup = keyed.duplicated(keys, keep="first")
+    if dup.any():
+        idx = keyed.index[dup]
+        firsts = _first_rows(keyed[keyed.duplicated(keys, keep=False)], keys, idx, row_of)
+        shown = [f"{d:%d-%m-%Y} {t}" for d, t in zip(keyed.loc[idx, "dato"], keyed.loc[idx, "fravaerstype"])]
+        report.add_rows("duplicate", file, row_of[idx], "fravaerstype", shown,
+                        [f"én række pr. elev, dag og fraværstype (læg delregistreringer sammen til én andel af "
+                         f"dagen); samme elev, dag og type står også i række {f}" for f in firsts])
+    day = keyed[~dup].dropna(subset=["omfang"])
+    if day.empty:
+        return
+    total = day.groupby(["elev_id", "dato"], sort=False)["omfang"].transform("sum")
+    last = ~day.duplicated(["elev_id", "dato"], keep="last")
+    over = (total > 1 + 1e-9) & last
+    if over.any():
+        idx = day.index[over]
+        report.add_rows("out_of_range", file, row_of[idx], "omfang",
+                        [f"{round(v, 3):g} dage den {d:%d-%m-%Y}".replace(".", ",", 1)
+                         for v, d in zip(total[over], day.loc[idx, "dato"])],
+                        "højst 1 dag pr. elev og dag (sygdom, lovligt og ulovligt fravær tilsammen)")
 
 
 def _empty_rounds(skoler: pd.DataFrame, elever: pd.DataFrame, answered: pd.DataFrame, file: str, report: Report) -> None:
@@ -478,12 +524,36 @@ def enrolment_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], row
     return keep
 
 
+#: A whole value that is a CPR number without its leading zero (Excel stored 0311091234 as a number).
+CPR_LOST_ZERO_FULL = r"^[1-9](?:0[1-9]|1[0-2])\d{2}-?\d{4}$"
+#: A whole value that is a CPR number (for numbers: the 10 digits of an integer).
+CPR_FULL = r"^(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}-?\d{4}$"
+CPR_EXPECTED = ("ingen CPR-numre uden for elev_id (de pseudonymiseres kun dér); slet kolonnen eller værdien i "
+                "udtrækket")
+CPR_LOST_ZERO_EXPECTED = ("ingen CPR-numre uden for elev_id (et tal med 9 cifre er et CPR-nummer, hvor Excel har "
+                          "fjernet det første 0); slet kolonnen eller værdien i udtrækket")
+
+
+def _as_digits(v) -> str | None:
+    """A number as the digits it was typed with (311091234.0 → '311091234'); text unchanged; else None."""
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if np.isfinite(v) and float(v).is_integer() and v >= 0 else None
+    return v if isinstance(v, str) else None
+
+
 def cpr_checks(frames: dict[str, tuple[str, pd.DataFrame, pd.Series]], report: Report) -> None:
     """A CPR-like value in any column but ``elev_id`` is an error, shown masked.
 
     ``frames``: table → (file, the frame as read, row numbers).  The values are scanned as the
     user typed them (so ``0102031234`` in a number column is caught before it becomes
-    102031234).  Large columns are scanned by their distinct values.
+    102031234), and so are numbers: an Excel number cell or a Parquet integer column holding
+    a CPR number, with its 10 digits or with the leading zero Excel dropped (9 digits, e.g.
+    311091234 for 031109-1234).  Text is searched for a CPR number anywhere in it, and is one
+    when the whole value is such 9 digits.  Large columns are scanned by their distinct values.
     """
     parts = []
     for table, (file, frame, rows) in frames.items():
@@ -491,18 +561,27 @@ def cpr_checks(frames: dict[str, tuple[str, pd.DataFrame, pd.Series]], report: R
             continue
         for col in frame.columns:
             s = frame[col]
-            if col == "elev_id" or s.dtype.kind in "biufmMc":
+            if col == "elev_id" or s.dtype.kind in "bmMc":
                 continue
-            uniq = pd.unique(s.dropna())
-            parts.append(pd.DataFrame({"table": table, "col": col, "value": pd.Series(uniq, dtype=object).astype(str)}))
+            uniq = pd.Series(pd.unique(s.dropna()), dtype=object)
+            digits = uniq.map(_as_digits)
+            ok = digits.notna()
+            parts.append(pd.DataFrame({"table": table, "col": col, "value": uniq[ok].to_numpy(),
+                                       "text": digits[ok].astype(str).str.strip().to_numpy(),
+                                       "number": ~uniq[ok].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)}))
     if not parts:
         return
     values = pd.concat(parts, ignore_index=True)  # one regex pass over every distinct value
-    hits = values[values["value"].str.contains(CPR_SEARCH, regex=True, na=False)]
+    text = values["text"]
+    full = text.str.fullmatch(CPR_FULL, na=False)
+    lost_zero = text.str.fullmatch(CPR_LOST_ZERO_FULL, na=False)
+    anywhere = ~values["number"] & text.str.contains(CPR_SEARCH, regex=True, na=False)
+    values["lost_zero"] = lost_zero & ~full & ~anywhere
+    hits = values[full | lost_zero | anywhere]
     for (table, col), group in hits.groupby(["table", "col"], sort=False):
         file, frame, rows = frames[table]
         s = frame[col]
-        bad = s.astype(str).isin(set(group["value"])).to_numpy()
-        report.add_rows("cpr_in_column", file, rows[bad], str(col), s[bad].astype(str),
-                        "ingen CPR-numre uden for elev_id (de pseudonymiseres kun dér); "
-                        "slet kolonnen eller værdien i udtrækket")
+        lost = set(group.loc[group["lost_zero"], "value"])
+        bad = s.isin(list(group["value"])).to_numpy()
+        expected = [CPR_LOST_ZERO_EXPECTED if v in lost else CPR_EXPECTED for v in s[bad]]
+        report.add_rows("cpr_in_column", file, rows[bad], str(col), s[bad], expected)
