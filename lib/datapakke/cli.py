@@ -101,6 +101,10 @@ SchedulerOpt = typer.Option(None, "--scheduler", help="Byg på en Dask-klynge, f
                             "(standard: DATAPAKKE_SCHEDULER eller 'scheduler' i datapakke.yaml).")
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _scheduler(value: str | None) -> str | None:
     return value or os.environ.get("DATAPAKKE_SCHEDULER") or config.setting("scheduler") or None
 
@@ -130,10 +134,12 @@ def build_cmd(
                   TextColumn("{task.description}"), console=console, transient=False) as bar:
         task = bar.add_task("", total=None)
 
-        def plan(to_build: int, up_to_date: int) -> None:
-            bar.update(task, total=to_build)
-            note = f" ({up_to_date} skoler uændrede siden sidst)" if up_to_date else ""
-            bar.console.print(f"Bygger op til {to_build} sider {where}{note}.", markup=False, highlight=False)
+        def plan(pages: int, to_build: int, up_to_date: int) -> None:
+            bar.update(task, total=pages)
+            note = f" ({up_to_date} uændrede siden sidst)" if up_to_date else ""
+            then = ", derefter de ændrede oversigtssider" if oversigter else ""
+            bar.console.print(f"Bygger {_n(to_build, 'skole', 'skoler')} {where}{note}{then}.",
+                              markup=False, highlight=False)
 
         def tick(o: build_mod.Outcome) -> None:
             mark = "✗ " if not o.ok else "✓ " if o.built else "= "
@@ -180,7 +186,7 @@ def publish(base: Path | None = BaseOpt,
     if stats.get("unchanged"):
         console.print(f"Webstedet er uændret siden sidste udgivelse: {site / 'index.html'}")
     elif stats:
-        console.print(f"Webstedet er udgivet med {used} ({stats['rendered']} sider gengivet, "
+        console.print(f"Webstedet er udgivet med {used} ({_n(stats['rendered'], 'side', 'sider')} gengivet, "
                       f"{stats['kept']} uændrede): {site / 'index.html'}")
     else:
         console.print(f"Webstedet er udgivet med {used}: {site / 'index.html'}")

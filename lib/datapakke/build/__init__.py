@@ -45,6 +45,15 @@ def _linked(folder: Path) -> list[str]:
     return sorted(p.name for p in Path(folder).glob("*-*.ipynb") if not p.name.startswith("."))
 
 
+def _remove_leftovers(reports: Path) -> None:
+    """Temp notebooks and data-package staging folders left by an interrupted build (hidden, never read)."""
+    for leftover in Path(reports).glob("*/.*"):
+        if leftover.suffix == ".ipynb" and leftover.is_file():
+            leftover.unlink(missing_ok=True)
+        elif leftover.is_dir() and "_data." in leftover.name:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _params_by_municipality(paths: config.Paths) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {}
     for path in sorted(Path(paths.params).glob("*.yaml")):
@@ -59,13 +68,15 @@ def _params_by_municipality(paths: config.Paths) -> dict[str, list[dict]]:
 def build_site(schools: Iterable[dict], paths: config.Paths, *, workers: int | None = None,
                overviews: bool | Iterable[tuple[str, str]] = True, explorer: bool = True, force: bool = False,
                scheduler: str | None = None, progress: Progress | None = None,
-               on_plan: Callable[[int, int], None] | None = None) -> BuildSummary:
+               on_plan: Callable[[int, int, int], None] | None = None) -> BuildSummary:
     """Build the out-of-date pages among the given schools, their overviews and the explorer.
 
     ``overviews``: True for the municipalities of ``schools``, False for none, or a list of
     (code, name).  ``workers``: processes on this machine (default: the cores); ``scheduler``:
     a Dask scheduler address instead.  ``on_plan(to_build, up_to_date)`` is called once the
-    pages are sorted, before any runs; ``progress(outcome)`` after each page.
+    schools are sorted, before any page runs, with (pages at most, schools to build, schools up to
+    date); ``progress(outcome)`` after each page, also for an overview found up to date.  Scripts
+    that use worker processes must guard their entry point (``if __name__ == "__main__":``).
     """
     schools = list(schools)
     workers = workers or cores()
@@ -74,6 +85,7 @@ def build_site(schools: Iterable[dict], paths: config.Paths, *, workers: int | N
     summary = BuildSummary()
     log_dir = paths.reports / inputs.STATE_DIR / "logs"
     shutil.rmtree(log_dir, ignore_errors=True)
+    _remove_leftovers(paths.reports)
 
     school_jobs: list[Job] = []
     for p in schools:
@@ -99,7 +111,7 @@ def build_site(schools: Iterable[dict], paths: config.Paths, *, workers: int | N
                for code, _ in municipalities}
     names = dict(municipalities)
     if on_plan:
-        on_plan(len(school_jobs) + len(explorer_jobs) + len(municipalities), len(summary.outcomes))
+        on_plan(len(school_jobs) + len(explorer_jobs) + len(municipalities), len(school_jobs), len(summary.outcomes))
 
     def overview(code: str) -> Job | None:
         """The overview's job once its schools are done, or None (outcome recorded) when up to date."""

@@ -76,15 +76,15 @@ class BuildSummary:
         return [o for o in self.outcomes + self.pages if o.ok and o.built]
 
     @staticmethod
-    def _count(outcomes: list[Outcome], noun: str) -> str:
+    def _count(outcomes: list[Outcome], noun: str, what: str = "") -> str:
+        """"3 af 3 skoler bygget." — or, when some were up to date, how many were built and how many kept."""
         ok = [o for o in outcomes if o.ok]
-        skipped = [o for o in ok if not o.built]
-        line = f"{len(ok)} af {len(outcomes)} {noun} bygget."
-        if skipped:
-            line = (f"{len(ok)} af {len(outcomes)} {noun} klar ({len(ok) - len(skipped)} bygget, "
-                    f"{len(skipped)} uændrede siden sidst)." if len(skipped) < len(ok) else
-                    f"{len(ok)} af {len(outcomes)} {noun} klar (uændrede siden sidst; intet bygget).")
-        return line
+        kept = len([o for o in ok if not o.built])
+        what = f" {what}" if what else ""
+        if not kept:
+            return f"{len(ok)} af {len(outcomes)} {noun} bygget{what}."
+        why = "uændrede siden sidst" if kept == len(ok) else f"{len(ok) - kept} bygget, {kept} uændrede siden sidst"
+        return f"{len(ok)} af {len(outcomes)} {noun} klar{what} ({why})."
 
     def text(self) -> str:
         lines = [self._count(self.outcomes, "skoler")]
@@ -92,7 +92,7 @@ class BuildSummary:
             lines.append(f"{len(self.failures)} fejlede:")
             lines += [f"  - {o.school_name} ({o.school_id}, {o.municipality}): {o.error}" for o in self.failures]
         if self.pages:
-            lines.append(self._count(self.pages, "oversigtssider").rstrip(".") + " (kommuneoversigter og udforsker).")
+            lines.append(self._count(self.pages, "oversigtssider", "(kommuneoversigter og udforsker)"))
             lines += [f"  - {o.school_name}: {o.error}" for o in self.page_failures]
         return "\n".join(lines)
 

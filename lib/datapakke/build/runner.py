@@ -71,7 +71,17 @@ class LocalPool:
         return cf.wait(pending, return_when=cf.FIRST_COMPLETED)
 
     def close(self, cancel: bool = False) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        # interrupted: stop now, not after the pages in flight; a stopped worker's kernel sees its
+        # parent gone and exits by itself
+        processes = list(getattr(self.pool, "_processes", {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.join(timeout=10)
 
 
 class DaskRunner:
@@ -88,9 +98,12 @@ class DaskRunner:
         except OSError as exc:
             raise RuntimeError(f"Kan ikke forbinde til Dask-scheduleren {address}: {exc}") from exc
         self.name = f"Dask ({address})"
+        self._submitted: list = []
 
     def submit(self, job: pages.Job):
-        return self.client.submit(pages.run, job, pure=False, key=f"datapakke-{job.key}-{uuid.uuid4().hex[:8]}")
+        future = self.client.submit(pages.run, job, pure=False, key=f"datapakke-{job.key}-{uuid.uuid4().hex[:8]}")
+        self._submitted.append(future)
+        return future
 
     def wait(self, pending):
         from distributed import wait  # noqa: PLC0415
@@ -99,6 +112,8 @@ class DaskRunner:
         return set(done), set(not_done)
 
     def close(self, cancel: bool = False) -> None:
+        if cancel:
+            self.client.cancel(list(self._submitted))
         self.client.close()
 
 
