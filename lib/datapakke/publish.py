@@ -370,7 +370,9 @@ def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
 
     pseudonyms = set(pq.read_table(version / "elever.parquet", columns=["elev_id"]).column(0).to_pylist())
     problems = privacy.scan_output(site, pseudonyms)
-    problems += privacy.scan_output(project, pseudonyms) if not use_quarto else []
+    if not use_quarto:  # the executed notebooks and data folders too (not the site copies beside them)
+        for folder in sorted(p for p in project.iterdir() if p.is_dir() and p.name != SITE and not p.name.startswith(".")):
+            problems += privacy.scan_output(folder, pseudonyms)
     if problems:
         shutil.rmtree(site, ignore_errors=True)
         raise PrivacyViolation("Webstedet er IKKE udgivet. Mulige elevoplysninger fundet:\n" + "\n".join(problems[:20]))
