@@ -84,13 +84,37 @@ def school_tables(p: dict, paths: config.Paths) -> dict[str, pd.DataFrame]:
     r = SchoolReport.load(p["school_id"], paths.processed)
     tables = {}
     for name in TABLES:
-        t = r.slice(name)
+        t = _slice(r.folder / f"{name}.parquet", [("skole", r.school_id), ("kommune", r.municipality_code),
+                                                   ("program", "program")])
         if len(t.columns):  # an empty table (e.g. no flags) still ships, with its header
             tables[name] = _clean(t)
-    nat = r.national_rows()
+    nat = _slice(r.folder / "national.parquet", [("skole", r.school_id), ("kommune", r.municipality_code),
+                                                 ("land", "DK")])
     if not nat.empty:
         tables["national"] = _clean(nat)
     return tables
+
+
+_tables: dict[Path, pd.DataFrame] = {}
+
+
+def _slice(path: Path, codes: list[tuple[str, str]]) -> pd.DataFrame:
+    """The rows of (niveau, kode) in ``codes``, in file order — ``SchoolReport.slice``'s rows.
+
+    A build writes one package after another in the same worker: each aggregate table is read
+    once per processed version (the version folder's name is a digest of its content) and kept.
+    """
+    if not path.is_file():
+        return pd.DataFrame()
+    if path not in _tables:
+        if len(_tables) > 64:
+            _tables.clear()
+        _tables[path] = pd.read_parquet(path)
+    frame = _tables[path]
+    keep = pd.Series(False, index=frame.index)
+    for niveau, kode in codes:
+        keep |= (frame["niveau"] == niveau) & (frame["kode"] == kode)
+    return frame[keep]
 
 
 def write_school_package(p: dict, paths: config.Paths, folder: Path, validate: bool = False) -> Path:

@@ -16,6 +16,7 @@ digest (``inputs.record``) is written only after that.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
 import json
 import os
@@ -25,6 +26,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,8 +268,24 @@ def _front_matter(nb, title: str, subtitle: str) -> None:
             return
 
 
+_writer: ThreadPoolExecutor | None = None
+
+
+def _package_writer() -> ThreadPoolExecutor:
+    """A thread that writes data packages while this worker's kernel executes the notebook."""
+    global _writer
+    if _writer is None:
+        _writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="datapakke-datapakke")
+    return _writer
+
+
 def run(job: Job) -> Outcome:
-    """Execute one page with papermill on this worker's warm kernel; never raises."""
+    """Execute one page with papermill on this worker's warm kernel; never raises.
+
+    A school's data package does not depend on the executed notebook, so it is written into a
+    hidden staging folder at the same time (the kernel and this process work in parallel); both
+    replace the old ones only when both succeeded.
+    """
     import nbformat  # noqa: PLC0415 - workers only
     import papermill as pm  # noqa: PLC0415
 
@@ -280,6 +298,13 @@ def run(job: Job) -> Outcome:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{out.stem}.", dir=out.parent)
     os.close(fd)
+    staged = package = None
+    if job.kind == "school":
+        from .. import datapackage  # noqa: PLC0415
+
+        staged = Path(tempfile.mkdtemp(prefix=f".{out.stem}_data.", dir=out.parent))
+        package = _package_writer().submit(datapackage.write_school_package, job.school, job.paths,
+                                           staged / "package")
     try:
         nb = nbformat.reads(job.template_source, as_version=4)
         _front_matter(nb, job.title, job.subtitle)
@@ -291,10 +316,9 @@ def run(job: Job) -> Outcome:
         nb.metadata.papermill["input_path"] = str(job.template)
         nb.metadata.papermill["output_path"] = str(out)
         nbformat.write(nb, tmp)
-        if job.kind == "school":
-            from .. import datapackage  # noqa: PLC0415
-
-            datapackage.write_school_package(job.school, job.paths, package_path(out))
+        if package is not None:
+            package.result()  # raises the package's own error
+            _replace_folder(staged / "package", package_path(out))
         os.replace(tmp, out)
         if job.digest:
             inputs.record(out, job.digest)
@@ -302,7 +326,20 @@ def run(job: Job) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - one page's failure is reported, never fatal
         return job.outcome(False, _reason(exc), seconds=time.perf_counter() - started)
     finally:
+        if package is not None:
+            cf.wait([package])  # never delete a folder the writer is still writing
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
         Path(tmp).unlink(missing_ok=True)
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _reason(exc: Exception) -> str:
