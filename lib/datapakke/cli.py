@@ -152,7 +152,7 @@ def build_cmd(
             bar.stop()
             err.print("Afbrudt. Sider, der var færdige, er gemt; de øvrige bygges ved næste kørsel.", markup=False)
             raise typer.Exit(130) from None
-        except RuntimeError as exc:  # e.g. no Dask scheduler at the address
+        except (RuntimeError, FileNotFoundError) as exc:  # no Dask scheduler at the address; nothing ingested
             bar.stop()
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from None
@@ -183,6 +183,9 @@ def publish(base: Path | None = BaseOpt,
     except publish_mod.PrivacyViolation as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(3) from None
+    except FileNotFoundError as exc:  # nothing ingested yet
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
     if stats.get("unchanged"):
         console.print(f"Webstedet er uændret siden sidste udgivelse: {site / 'index.html'}")
     elif stats:

@@ -101,7 +101,8 @@ def build_site(schools: Iterable[dict], paths: config.Paths, *, workers: int | N
     if explorer:
         template = paths.notebooks / EXPLORER_TEMPLATE
         digest = inp.explorer(template)
-        if not force and inputs.is_current(explorer_path(paths.reports), digest):
+        tables = explorer_path(paths.reports).parent / f"{EXPLORER_FOLDER}_data"
+        if not force and inputs.is_current(explorer_path(paths.reports), digest, also=[tables]):
             summary.pages.append(Outcome(EXPLORER_FOLDER, "Udforsker", "alle", True, explorer_path(paths.reports),
                                          built=False))
         else:

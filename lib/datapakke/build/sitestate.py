@@ -38,9 +38,9 @@ def digest(paths: config.Paths, renderer: str) -> str:
 def is_current(paths: config.Paths, renderer: str) -> bool:
     try:
         state = json.loads((paths.reports / inputs.STATE_DIR / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return (paths.site / "index.html").is_file() and state.get("digest") == digest(paths, renderer)
+    except (OSError, ValueError):  # no state, or no processed data: publish decides (and reports)
         return False
-    return (paths.site / "index.html").is_file() and state.get("digest") == digest(paths, renderer)
 
 
 def record(paths: config.Paths, renderer: str) -> None:
