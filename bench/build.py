@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import random
-import re
 import resource
 import shutil
 import subprocess
@@ -42,6 +41,7 @@ import time
 from pathlib import Path
 
 import psutil
+import yaml
 
 VENV_BIN = Path(sys.executable).parent
 DP = str(VENV_BIN / "datapakke")
@@ -211,7 +211,8 @@ def main() -> None:
     steps: dict[str, Step] = {}
 
     if not (args.reuse and (paths.processed / "current").exists()):
-        shutil.rmtree(paths.raw, ignore_errors=True)
+        for folder in (paths.raw, paths.params, paths.reports):
+            shutil.rmtree(folder, ignore_errors=True)
         demo = run("demodata", [DP, "demo", "--base", str(base)], env)
         print(demo.output.strip().replace("\n", " "))
         steps["f"] = run("(f) indlæsning: datapakke ingest", [DP, "ingest", "--base", str(base)], env)
@@ -283,8 +284,11 @@ def main() -> None:
     steps["d"] = run("(d) intet ændret: datapakke all", [DP, "all", "--base", str(base), "--kommune", "alle", *workers], env)
     one = paths.params / f"{schools[0]['school_id']}.yaml"
     text = one.read_text(encoding="utf-8")
-    one.write_text(re.sub(r"goals: \[\]", "goals:\n- {dimension: social_trivsel, gruppe: alle, runde: T3, maal: 530}",
-                          text) if "goals: []" in text else text + "\n# ændret\n", encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["goals"] = [{"dimension": "social_trivsel", "gruppe": "alle", "runde": "T3",
+                      "maal": 500 + int(time.time()) % 97}]  # a value this school has not had before
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    one.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     steps["e"] = run("(e) én skoles params ændret: datapakke all", [DP, "all", "--base", str(base), "--kommune", "alle",
                                                                     *workers], env)
     steps["e"].note = " · ".join(ln.strip() for ln in steps["e"].output.splitlines()

@@ -90,3 +90,11 @@ def test_workers_default_to_the_cores_unless_configured(monkeypatch, tmp_path):
     monkeypatch.setenv("DATAPAKKE_WORKERS", "3")
     assert build.default_workers() == 3
     assert config.Paths.default().reports == tmp_path / "reports"
+
+
+def test_settings_that_cannot_be_used_are_a_clear_error(built, monkeypatch):
+    monkeypatch.setenv("DATAPAKKE_WORKERS", "mange")
+    result = CliRunner().invoke(app, ["build", "--base", str(built.raw.parent), "--skole", AARS])
+    assert result.exit_code == 2
+    assert ("Indstillingerne kan ikke bruges: antal workers skal være et helt tal; fandt 'mange'"
+            in " ".join(result.output.split()))  # the console wraps long lines

@@ -127,8 +127,12 @@ def build_cmd(
         err.print(f"Ingen skoler matcher (kommune={kommune}, skole={skole}) i {paths.params}. "
                   "Kør 'datapakke params' først.", markup=False)
         raise typer.Exit(2)
-    scheduler = _scheduler(scheduler)
-    workers = workers or build_mod.default_workers()
+    try:
+        scheduler = _scheduler(scheduler)
+        workers = workers or build_mod.default_workers()
+    except ValueError as exc:  # a broken datapakke.yaml, or DATAPAKKE_WORKERS that is no number
+        err.print(f"Indstillingerne kan ikke bruges: {exc}", markup=False)
+        raise typer.Exit(2) from None
     where = f"på Dask-klyngen {scheduler}" if scheduler else f"med {workers} {'proces' if workers == 1 else 'processer'}"
     with Progress(TextColumn("[bold]Sider"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=False) as bar:

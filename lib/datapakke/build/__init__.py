@@ -197,4 +197,12 @@ def build_pages(municipalities: Iterable[tuple[str, str]], paths: config.Paths, 
 def default_workers() -> int:
     """Workers from ``DATAPAKKE_WORKERS`` or the project's config, else one per core."""
     value = os.environ.get("DATAPAKKE_WORKERS") or config.setting("workers")
-    return int(value) if value else cores()
+    if not value:
+        return cores()
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"antal workers skal være et helt tal; fandt {value!r}") from None
+    if workers < 1:
+        raise ValueError(f"antal workers skal være mindst 1; fandt {workers}")
+    return workers
