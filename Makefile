@@ -6,7 +6,9 @@ PY     := $(VENV)/bin/python
 DP     := $(VENV)/bin/datapakke
 # Which municipality `make demo` builds: a name or code, or "alle" for every school of all 13.
 KOMMUNE ?= Vesthimmerland
-WORKERS ?= 2
+# Pages built at once; empty: one per core (or `workers` in datapakke.yaml).
+WORKERS ?=
+WORKERS_OPT := $(if $(WORKERS),--workers $(WORKERS))
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -24,12 +26,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install datapakke with its test tools
 
 demo: $(STAMP) ## generate demo data and build + publish the site (KOMMUNE=alle for all 13)
-	$(DP) all --demo --kommune "$(KOMMUNE)" --workers $(WORKERS)
+	$(DP) all --demo --kommune "$(KOMMUNE)" $(WORKERS_OPT)
 	@echo
 	@echo "Webstedet ligger i: $(CURDIR)/reports/_site/index.html"
 
 site: $(STAMP) ## rebuild the site from existing data/raw (no new demo data)
-	$(DP) all --kommune "$(KOMMUNE)" --workers $(WORKERS)
+	$(DP) all --kommune "$(KOMMUNE)" $(WORKERS_OPT)
 
 test: $(STAMP) ## run every test: pytest on lib/ (incl. the report notebooks under nbval), then nbval on the lib tour
 	$(VENV)/bin/pytest -p no:cacheprovider tests

@@ -9,6 +9,7 @@ of a log file holding the traceback (exit 1).  A build lists every failed school
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sys
 import tempfile
@@ -22,7 +23,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import build as build_mod, config, params as params_mod, privacy
-from .validate import DataError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Datapakker for skoler: demodata, indlæsning, parametre, byg og udgiv.")
@@ -103,6 +103,7 @@ def ingest(base: Path | None = BaseOpt,
            report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil.")) -> None:
     """Validate, pseudonymise and aggregate data/raw into data/processed."""
     from . import ingest as ingest_mod
+    from .validate import DataError  # here, not at the top: pandera is slow to import, most commands never need it
 
     paths = _paths(base)
     report_path = report_file or paths.processed / "valideringsrapport.txt"
@@ -152,40 +153,72 @@ def params(base: Path | None = BaseOpt) -> None:
     console.print(f"{len(written)} params-filer i {paths.params}")
 
 
+WorkersOpt = typer.Option(None, "--workers", help="Sider, der bygges samtidig på denne maskine "
+                          "(standard: DATAPAKKE_WORKERS, 'workers' i datapakke.yaml, ellers én pr. kerne).")
+ForceOpt = typer.Option(False, "--force", help="Byg alt igen, også det, der er uændret siden sidst.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Byg på en Dask-klynge, fx tcp://vært:8786 "
+                            "(standard: DATAPAKKE_SCHEDULER eller 'scheduler' i datapakke.yaml).")
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _scheduler(value: str | None) -> str | None:
+    return value or os.environ.get("DATAPAKKE_SCHEDULER") or config.setting("scheduler") or None
+
+
 @app.command("build")
 def build_cmd(
     base: Path | None = BaseOpt,
     kommune: str | None = typer.Option(None, help="Kun én kommune (navn eller kode)."),
     skole: str | None = typer.Option(None, help="Kun én skole (institutionsnummer)."),
-    workers: int = typer.Option(2, help="Antal skoler, der bygges samtidig."),
+    workers: int | None = WorkersOpt,
     oversigter: bool = typer.Option(True, "--oversigter/--ingen-oversigter",
                                     help="Byg også kommuneoversigten for de valgte skolers kommuner og udforskeren."),
+    force: bool = ForceOpt,
+    scheduler: str | None = SchedulerOpt,
 ) -> None:
-    """Execute the school notebook for each selected school with papermill (and the overview pages)."""
+    """Execute the notebook of each selected school (and the overview pages) with papermill; only what changed."""
     paths = _paths(base)
     schools = build_mod.select(paths.params, kommune, skole)
     if not schools:
         err.print(f"Ingen skoler matcher (kommune={kommune}, skole={skole}) i {paths.params}. "
                   "Kør 'datapakke params' først.", markup=False)
         raise typer.Exit(2)
-    with Progress(TextColumn("[bold]Skoler"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console) as bar:
-        task = bar.add_task("", total=len(schools))
+    try:
+        scheduler = _scheduler(scheduler)
+        workers = workers or build_mod.default_workers()
+    except ValueError as exc:  # a broken datapakke.yaml, or DATAPAKKE_WORKERS that is no number
+        err.print(f"Indstillingerne kan ikke bruges: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    where = f"på Dask-klyngen {scheduler}" if scheduler else f"med {workers} {'proces' if workers == 1 else 'processer'}"
+    with Progress(TextColumn("[bold]Sider"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=False) as bar:
+        task = bar.add_task("", total=None)
+
+        def plan(pages: int, to_build: int, up_to_date: int) -> None:
+            bar.update(task, total=pages)
+            note = f" ({up_to_date} uændrede siden sidst)" if up_to_date else ""
+            then = ", derefter de ændrede oversigtssider" if oversigter else ""
+            bar.console.print(f"Bygger {_n(to_build, 'skole', 'skoler')} {where}{note}{then}.",
+                              markup=False, highlight=False)
 
         def tick(o: build_mod.Outcome) -> None:
-            bar.update(task, advance=1, description=("✓ " if o.ok else "✗ ") + o.school_name)
+            mark = "✗ " if not o.ok else "✓ " if o.built else "= "
+            bar.update(task, advance=1, description=mark + o.school_name)
 
-        summary = build_mod.build(schools, paths, workers=workers, progress=tick)
-    if oversigter:
-        municipalities = build_mod.municipalities_of(schools)
-        with Progress(TextColumn("[bold]Oversigter"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=console) as bar:
-            task = bar.add_task("", total=len(municipalities) + 1)
-
-            def tick_page(o: build_mod.Outcome) -> None:
-                bar.update(task, advance=1, description=("✓ " if o.ok else "✗ ") + o.school_name)
-
-            summary.pages = build_mod.build_pages(municipalities, paths, workers=workers, progress=tick_page)
+        try:
+            summary = build_mod.build_site(schools, paths, workers=workers, overviews=oversigter, explorer=oversigter,
+                                           force=force, scheduler=scheduler, progress=tick, on_plan=plan)
+        except KeyboardInterrupt:
+            bar.stop()
+            err.print("Afbrudt. Sider, der var færdige, er gemt; de øvrige bygges ved næste kørsel.", markup=False)
+            raise typer.Exit(130) from None
+        except (RuntimeError, FileNotFoundError) as exc:  # no Dask scheduler at the address; nothing ingested
+            bar.stop()
+            err.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
     typer.echo(summary.text())
     if summary.failures or summary.page_failures:
         raise typer.Exit(1)
@@ -193,40 +226,105 @@ def build_cmd(
 
 @app.command()
 def publish(base: Path | None = BaseOpt,
-            renderer: str = typer.Option("auto", help="auto (Quarto hvis installeret), quarto eller fallback.")) -> None:
-    """Render reports/ as a website in reports/_site (Quarto, or the nbconvert fallback)."""
-    from . import publish as publish_mod
+            renderer: str = typer.Option("auto", help="auto (Quarto hvis installeret), quarto eller fallback."),
+            force: bool = typer.Option(False, "--force", help="Gengiv alle sider, også de uændrede.")) -> None:
+    """Render reports/ as a website in reports/_site (Quarto, or the nbconvert fallback); only what changed."""
+    import shutil
+
+    from .build import sitestate
 
     paths = _paths(base)
+    chosen = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "fallback"
+    if not force and sitestate.is_current(paths, chosen):  # decided from file stats, before any notebook is read
+        console.print(f"Webstedet er uændret siden sidste udgivelse: {paths.site / 'index.html'}")
+        return
+    from . import publish as publish_mod
+
+    stats: dict = {}
     try:
-        site, used = publish_mod.publish(paths, "auto" if renderer == "auto" else renderer)
+        site, used = publish_mod.publish(paths, "auto" if renderer == "auto" else renderer, force=force, stats=stats)
     except publish_mod.PrivacyViolation as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(3) from None
-    console.print(f"Webstedet er udgivet med {used}: {site / 'index.html'}")
+    except FileNotFoundError as exc:  # nothing ingested yet
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    if stats.get("unchanged"):
+        console.print(f"Webstedet er uændret siden sidste udgivelse: {site / 'index.html'}")
+    elif stats:
+        console.print(f"Webstedet er udgivet med {used} ({_n(stats['rendered'], 'side', 'sider')} gengivet, "
+                      f"{stats['kept']} uændrede): {site / 'index.html'}")
+    else:
+        console.print(f"Webstedet er udgivet med {used}: {site / 'index.html'}")
+
+
+@app.command("check-site")
+def check_site(base: Path | None = BaseOpt) -> None:
+    """Validate every school's data package in reports/ with the frictionless library (exit 2 on errors)."""
+    from . import datapackage
+
+    paths = _paths(base)
+    folders = sorted(p.parent for p in paths.reports.glob("*/*_data/datapackage.json"))
+    if not folders:
+        err.print(f"Ingen datapakker i {paths.reports}. Kør 'datapakke build' først.", markup=False)
+        raise typer.Exit(2)
+    bad = 0
+    for folder in folders:
+        problems = datapackage.validate_package(folder)
+        if problems:
+            bad += 1
+            err.print(f"{folder.relative_to(paths.reports)}: ugyldig datapakke", markup=False)
+            for line in problems[:5]:
+                err.print(f"  - {line}", markup=False, highlight=False)
+    console.print(f"{len(folders) - bad} af {len(folders)} datapakker er gyldige.")
+    if bad:
+        raise typer.Exit(2)
+
+
+def _params_complete(paths: config.Paths) -> bool:
+    """Every school in the processed data has a params file newer than the data (nothing to regenerate)."""
+    import pyarrow.parquet as pq
+
+    try:
+        version = Path(os.path.realpath(paths.processed / "current"))
+        ids = pq.read_table(version / "aggregates" / "schools.parquet", columns=["institutionsnummer"]).column(0)
+        data_time = (version / "aggregates" / "schools.parquet").stat().st_mtime
+        return all((paths.params / f"{i}.yaml").stat().st_mtime >= data_time for i in ids.to_pylist())
+    except OSError:
+        return False
 
 
 @app.command("all")
 def all_cmd(
     base: Path | None = BaseOpt,
     kommune: str | None = typer.Option("Vesthimmerland", help="Kommune at bygge; 'alle' bygger alle 13."),
-    workers: int = typer.Option(2, help="Antal skoler, der bygges samtidig."),
+    workers: int | None = WorkersOpt,
     with_demo: bool = typer.Option(False, "--demo", help="Generér demodata først."),
+    force: bool = typer.Option(False, "--force", help="Indlæs, byg og gengiv alt igen, også det uændrede."),
+    scheduler: str | None = SchedulerOpt,
 ) -> None:
-    """demo (optional) → ingest → params → build → publish, with one summary at the end."""
+    """demo (optional) → ingest → params → build → publish; each step skips what has not changed."""
+    from .build import inputs
+
     if with_demo:
         demo(base=base, seed=20240901)
-    ingest(base=base, report_file=None)
-    params(base=base)
+    paths = _paths(base)
+    if not force and inputs.ingest_is_current(paths):
+        console.print("Rådata er uændrede siden sidste indlæsning; indlæsningen springes over.")
+    else:
+        ingest(base=base, report_file=None)
+        inputs.record_ingest(paths)
+    if not _params_complete(paths):
+        params(base=base)
     failed = False
     try:
         build_cmd(base=base, kommune=None if kommune in (None, "", "alle") else kommune, skole=None, workers=workers,
-                  oversigter=True)
+                  oversigter=True, force=force, scheduler=scheduler)
     except typer.Exit as exc:
         if exc.exit_code != 1:
             raise
         failed = True  # publish the schools that did build; exit non-zero below
-    publish(base=base, renderer="auto")
+    publish(base=base, renderer="auto", force=force)
     if failed:
         raise typer.Exit(1)
 

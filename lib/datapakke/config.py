@@ -1,18 +1,65 @@
 """Every path, threshold and name the pipeline shares, in one place.
 
-Paths are anchored at the repository root (not the current directory) so that the CLI,
-papermill-executed notebooks and tests all agree on where data lives.  Each can be
-overridden by an environment variable, which is how tests point the pipeline at a
-temporary folder.
+Paths come from the *project folder*, never from where the package is installed: the folder
+named by ``DATAPAKKE_HOME``, else the nearest folder from the current one upwards that holds
+a ``datapakke.yaml`` (the repository has one), else the current folder.  Its layout is
+``data/raw``, ``data/processed``, ``params/`` and ``reports/``; each can be overridden by an
+environment variable (``DATAPAKKE_RAW`` …), and ``--base`` puts them all below one folder.
+
+The notebook templates ship with the package (``datapakke/templates``, the repository's
+``notebooks/`` folder), so an installed package builds like the repository does; set
+``DATAPAKKE_NOTEBOOKS`` to use your own.  ``datapakke.yaml`` also holds project settings such
+as ``workers`` and ``scheduler`` (see ``setting``).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+HOME_ENV = "DATAPAKKE_HOME"
+#: The project's settings file; it also marks the project folder.
+PROJECT_FILE = "datapakke.yaml"
 RESOURCES = Path(__file__).resolve().parent / "resources"
+
+
+def project_dir() -> Path:
+    """The project folder (see the module docstring)."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser().resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return here
+
+
+#: The project folder when the package was imported (prefer ``Paths``, which looks again).
+ROOT = project_dir()
+
+
+def templates() -> Path:
+    """The notebook templates (and the site's ``_quarto.yml`` and ``assets/``)."""
+    if os.environ.get("DATAPAKKE_NOTEBOOKS"):
+        return Path(os.environ["DATAPAKKE_NOTEBOOKS"]).expanduser().resolve()
+    return Path(str(resources.files("datapakke") / "templates")).resolve()
+
+
+def setting(name: str, default=None):
+    """A value from the project's ``datapakke.yaml`` (``workers: 4``, ``scheduler: tcp://…``)."""
+    path = project_dir() / PROJECT_FILE
+    if not path.is_file():
+        return default
+    import yaml  # noqa: PLC0415
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: kan ikke læses som YAML ({exc}).") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: forventede 'navn: værdi'-linjer, fandt {type(data).__name__}.")
+    return data.get(name, default)
 
 
 def _path(env: str, default: Path) -> Path:
@@ -21,7 +68,7 @@ def _path(env: str, default: Path) -> Path:
 
 @dataclass(frozen=True)
 class Paths:
-    """Where each stage reads and writes; one instance is passed down the pipeline."""
+    """Where each stage reads and writes; one instance is passed down the pipeline (and to workers)."""
 
     raw: Path
     processed: Path
@@ -39,24 +86,26 @@ class Paths:
 
     @classmethod
     def default(cls) -> "Paths":
+        """The project folder's paths, each overridable by its environment variable."""
+        root = project_dir()
         return cls(
-            raw=_path("DATAPAKKE_RAW", ROOT / "data" / "raw"),
-            processed=_path("DATAPAKKE_PROCESSED", ROOT / "data" / "processed"),
-            params=_path("DATAPAKKE_PARAMS", ROOT / "params"),
-            reports=_path("DATAPAKKE_REPORTS", ROOT / "reports"),
-            notebooks=_path("DATAPAKKE_NOTEBOOKS", ROOT / "notebooks"),
+            raw=_path("DATAPAKKE_RAW", root / "data" / "raw"),
+            processed=_path("DATAPAKKE_PROCESSED", root / "data" / "processed"),
+            params=_path("DATAPAKKE_PARAMS", root / "params"),
+            reports=_path("DATAPAKKE_REPORTS", root / "reports"),
+            notebooks=templates(),
         )
 
     @classmethod
     def under(cls, base: Path) -> "Paths":
-        """All data folders below one base folder (tests, scratch builds); notebooks stay."""
+        """All data folders below one base folder (``--base``, tests, scratch builds)."""
         base = Path(base).resolve()
         return cls(
             raw=base / "raw",
             processed=base / "processed",
             params=base / "params",
             reports=base / "reports",
-            notebooks=ROOT / "notebooks",
+            notebooks=templates(),
         )
 
 

@@ -2,18 +2,20 @@
 
 Why both: the consultant pastes into Excel; the researcher wants typed, described CSV.
 Only the school's slice of the already suppressed aggregates goes in — never a pupil row.
-The package is validated with the frictionless library before it replaces the old one.
+The descriptor is written as the Frictionless standard describes it (typed fields from the
+pandas dtypes); the build does not re-validate every package with the frictionless library
+(≈ 1 s a school): ``validate_package`` does, in the tests and in ``datapakke check-site``, and
+``write_school_package(validate=True)`` on request.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pandas as pd
-from frictionless import Package, Resource, Schema, validate
-
 from . import config
 from .report import SchoolReport
 
@@ -45,28 +47,78 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _schema(frame: pd.DataFrame) -> Schema:
+def _schema(frame: pd.DataFrame) -> dict:
     """Field types from the pandas dtypes, not inferred: codes like '820' must stay strings."""
     kinds = {"f": "number", "i": "integer", "u": "integer", "b": "boolean", "M": "datetime"}
-    return Schema.from_descriptor({"fields": [
-        {"name": str(c), "type": kinds.get(frame[c].dtype.kind, "string")} for c in frame.columns]})
+    return {"fields": [{"name": str(c), "type": kinds.get(frame[c].dtype.kind, "string")} for c in frame.columns]}
+
+
+def validate_package(folder: Path) -> list[str]:
+    """Validate a written package with the frictionless library; the problems, or [] when valid."""
+    from frictionless import validate  # noqa: PLC0415 - slow to import; only tests and check-site need it
+
+    report = validate(str(Path(folder) / "datapackage.json"))
+    if report.valid:
+        return []
+    return [str(e) for e in report.flatten(["rowNumber", "fieldName", "type", "note"])]
+
+
+def _write_xlsx(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """One sheet per table, header in bold; blank cells for missing values (xlsxwriter, row by row)."""
+    import xlsxwriter  # noqa: PLC0415
+
+    with xlsxwriter.Workbook(str(path)) as book:
+        bold = book.add_format({"bold": True})
+        for name, frame in tables.items():
+            sheet = book.add_worksheet(name[:31])
+            sheet.write_row(0, 0, [str(c) for c in frame.columns], bold)
+            columns = []
+            for c in frame.columns:
+                values, missing = frame[c].tolist(), frame[c].isna().tolist()
+                columns.append([None if m else v for v, m in zip(values, missing)])
+            for i, row in enumerate(zip(*columns), start=1):
+                sheet.write_row(i, 0, row)
 
 
 def school_tables(p: dict, paths: config.Paths) -> dict[str, pd.DataFrame]:
     r = SchoolReport.load(p["school_id"], paths.processed)
     tables = {}
     for name in TABLES:
-        t = r.slice(name)
+        t = _slice(r.folder / f"{name}.parquet", [("skole", r.school_id), ("kommune", r.municipality_code),
+                                                   ("program", "program")])
         if len(t.columns):  # an empty table (e.g. no flags) still ships, with its header
             tables[name] = _clean(t)
-    nat = r.national_rows()
+    nat = _slice(r.folder / "national.parquet", [("skole", r.school_id), ("kommune", r.municipality_code),
+                                                 ("land", "DK")])
     if not nat.empty:
         tables["national"] = _clean(nat)
     return tables
 
 
-def write_school_package(p: dict, paths: config.Paths, folder: Path) -> Path:
-    """Write CSVs, datapackage.json and an .xlsx; validate; then swap the folder in atomically."""
+_tables: dict[Path, pd.DataFrame] = {}
+
+
+def _slice(path: Path, codes: list[tuple[str, str]]) -> pd.DataFrame:
+    """The rows of (niveau, kode) in ``codes``, in file order — ``SchoolReport.slice``'s rows.
+
+    A build writes one package after another in the same worker: each aggregate table is read
+    once per processed version (the version folder's name is a digest of its content) and kept.
+    """
+    if not path.is_file():
+        return pd.DataFrame()
+    if path not in _tables:
+        if len(_tables) > 64:
+            _tables.clear()
+        _tables[path] = pd.read_parquet(path)
+    frame = _tables[path]
+    keep = pd.Series(False, index=frame.index)
+    for niveau, kode in codes:
+        keep |= (frame["niveau"] == niveau) & (frame["kode"] == kode)
+    return frame[keep]
+
+
+def write_school_package(p: dict, paths: config.Paths, folder: Path, validate: bool = False) -> Path:
+    """Write CSVs, datapackage.json and an .xlsx (validated if asked); then swap the folder in atomically."""
     folder = Path(folder)
     tables = school_tables(p, paths)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -76,23 +128,19 @@ def write_school_package(p: dict, paths: config.Paths, folder: Path) -> Path:
         for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.csv", index=False)
             title, description = TABLES.get(name, ("Nationale tal", "Offentliggjorte tal for skole, kommune og land."))
-            res = Resource(path=f"{name}.csv", basepath=str(staging), name=name.replace("_", "-"),
-                           title=title, description=description, schema=_schema(frame))
-            resources.append(res)
-        package = Package(
-            name=f"datapakke-{p['school_id']}", title=f"Datapakke: {p['school_name']}",
-            description=(f"Aggregerede, diskretionerede tabeller bag datapakken for {p['school_name']} "
-                         f"({p['municipality']} Kommune). Ingen elevdata."),
-            resources=resources, basepath=str(staging),
-        )
-        package.to_json(str(staging / "datapackage.json"))
-        report = validate(str(staging / "datapackage.json"))
-        if not report.valid:
-            errors = report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
-            raise ValueError(f"Datapakken for {p['school_id']} er ugyldig: {errors}")
-        with pd.ExcelWriter(staging / f"datapakke-{p['school_id']}.xlsx", engine="openpyxl") as xl:
-            for name, frame in tables.items():
-                frame.to_excel(xl, sheet_name=name[:31], index=False)
+            resources.append({"name": name.replace("_", "-"), "type": "table", "title": title,
+                              "description": description, "path": f"{name}.csv", "scheme": "file",
+                              "format": "csv", "mediatype": "text/csv", "schema": _schema(frame)})
+        package = {
+            "name": f"datapakke-{p['school_id']}", "title": f"Datapakke: {p['school_name']}",
+            "description": (f"Aggregerede, diskretionerede tabeller bag datapakken for {p['school_name']} "
+                            f"({p['municipality']} Kommune). Ingen elevdata."),
+            "resources": resources,
+        }
+        (staging / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
+        if validate and (errors := validate_package(staging)):
+            raise ValueError(f"Datapakken for {p['school_id']} er ugyldig: {errors[:5]}")
+        _write_xlsx(staging / f"datapakke-{p['school_id']}.xlsx", tables)
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             os.replace(folder, old)

@@ -64,7 +64,8 @@ def write_params(processed: Path, folder: Path, demo: bool = False) -> list[Path
 
 
 def read_params(path: Path) -> dict:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    # libyaml's safe loader when PyYAML has it (≈ 10× faster; a build reads every params file)
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     missing = {"school_id", "school_name", "municipality_code", "municipality"} - set(data)
     if missing:
         raise ValueError(f"{path}: mangler feltet/felterne {', '.join(sorted(missing))}.")

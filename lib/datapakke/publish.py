@@ -15,10 +15,17 @@ cross-municipality explorer, linked from the index when it was built.
 plotly.js is copied once to ``assets/plotly.min.js``; pages load it from there (offline).
 Before the site goes live the build scans it for pupil identifiers and refuses to publish
 a violation (DOMAIN.md §5).
+
+The fallback renders incrementally: a page's HTML is kept from the live site when its
+executed notebook, its sidebar and the page template are unchanged (a digest per page in
+``reports/.datapakke/render.json``); when nothing at all changed, the live site is left as
+it is.  ``force=True`` renders everything.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import os
 import shutil
 import subprocess
@@ -52,16 +59,19 @@ def _markdown_notebook(title: str, cells: list[str], subtitle: str = "") -> nbfo
     front = f'---\ntitle: "{title}"\n' + (f'subtitle: "{subtitle}"\n' if subtitle else "") + "---"
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_raw_cell(front)] + [nbformat.v4.new_markdown_cell(c) for c in cells]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"dp-{i}"  # fixed ids: the same page gives the same file, so publishing can tell it is unchanged
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
     return nb
 
 
 def _school_pages(project: Path) -> pd.DataFrame:
     rows = []
+    titles = _FrontMatters(project)
     for nb_path in sorted(project.glob("*/*.ipynb")):
         if nb_path.name == "index.ipynb" or nb_path.name.startswith("."):
             continue
-        fm = front_matter(nbformat.read(nb_path, as_version=4))
+        fm = titles.get(nb_path)
         rows.append({"kommune_slug": nb_path.parent.name, "file": nb_path.name, "title": fm.get("title", nb_path.stem),
                      "subtitle": fm.get("subtitle", "")})
     return pd.DataFrame(rows, columns=["kommune_slug", "file", "title", "subtitle"])
@@ -198,58 +208,171 @@ def _nav(pages: list[PageInfo], current: Path) -> str:
     return "\n".join(out)
 
 
-def render_fallback(project: Path, out: Path) -> Path:
-    """Render every page notebook like Quarto would, with nbconvert: same paths, code hidden."""
+# --- the render loop (incremental) -------------------------------------------------------------
+RENDER_STATE = Path(".datapakke") / "render.json"
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _load_state(project: Path) -> dict:
+    try:
+        return json.loads((project / RENDER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(project: Path, state: dict) -> None:
+    path = project / RENDER_STATE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _FrontMatters:
+    """Front matter of executed notebooks, read once per notebook content (cached in the render state)."""
+
+    def __init__(self, project: Path):
+        self.cache = _load_state(project).get("front_matter", {})
+
+    def digest(self, path: Path) -> str:
+        return _digest(Path(path).read_bytes())
+
+    def get(self, path: Path, digest: str | None = None) -> dict:
+        digest = digest or self.digest(path)
+        if digest not in self.cache:
+            self.cache[digest] = front_matter(nbformat.reads(Path(path).read_text(encoding="utf-8"), as_version=4))
+        return self.cache[digest]
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link (instant; files are never rewritten in place, only replaced), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _data_folders(project: Path) -> list[Path]:
+    return sorted(p for p in project.glob("*/*_data") if p.is_dir())
+
+
+def _tree_digest(folders: list[Path], root: Path) -> str:
+    """Names, sizes and modification times of every file in the folders (data packages are replaced, not edited)."""
+    parts = []
+    for folder in folders:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                parts.append(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
+    return _digest("\n".join(parts))
+
+
+def _plan(project: Path, force: bool) -> tuple[list[PageInfo], dict, dict, str]:
+    """The pages (with titles), per page the digest its HTML depends on, the notebooks, the site digest."""
+    files = [p for p in sorted(project.rglob("*.ipynb"))
+             if SITE not in p.relative_to(project).parts and not any(part.startswith(".") for part in p.relative_to(project).parts)]
+    titles = _FrontMatters(project)
+    pages, fms, nb_digests = [], {}, {}
+    for f in files:
+        rel = f.relative_to(project)
+        nb_digests[rel] = titles.digest(f)
+        fm = titles.get(f, nb_digests[rel])
+        fms[rel] = fm
+        pages.append(PageInfo(rel, str(fm.get("title", rel.stem))))
+    import nbconvert  # noqa: PLC0415
+
+    keys = {p.path: _digest(nb_digests[p.path], _nav(pages, p.path), PAGE, json.dumps(fms[p.path], default=str),
+                            nbconvert.__version__) for p in pages}
+    site = _digest(json.dumps(sorted((str(k), v) for k, v in keys.items())),
+                   _tree_digest([project / "assets", *_data_folders(project)], project), "force" if force else "")
+    return pages, keys, {"front_matter": {d: titles.cache[d] for d in set(nb_digests.values())}}, site
+
+
+def render_fallback(project: Path, out: Path, previous: Path | None = None, keys: dict | None = None,
+                    pages: list[PageInfo] | None = None, rendered: dict | None = None) -> Path:
+    """Render every page notebook like Quarto would, with nbconvert: same paths, code hidden.
+
+    With ``previous`` (the live site) and the page digests from ``_plan``, a page whose digest
+    matches the one it was rendered from (``rendered``) is hard-linked from ``previous``.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    files = [p for p in sorted(project.rglob("*.ipynb"))
-             if SITE not in p.relative_to(project).parts and not any(part.startswith(".") for part in p.relative_to(project).parts)]
-    pages = []
-    notebooks = {}
-    for f in files:
-        nb = nbformat.read(f, as_version=4)
-        rel = f.relative_to(project)
-        fm = front_matter(nb)
-        pages.append(PageInfo(rel, str(fm.get("title", rel.stem))))
-        notebooks[rel] = (nb, fm)
+    if pages is None or keys is None:
+        pages, keys, _, _ = _plan(project, force=True)
+    rendered = rendered or {}
     for page in pages:
-        nb, fm = notebooks[page.path]
+        target = out / page.path.with_suffix(".html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = previous / page.path.with_suffix(".html") if previous is not None else None
+        if old is not None and old.is_file() and rendered.get(str(page.path)) == keys[page.path]:
+            _link_or_copy(str(old), str(target))
+            continue
+        nb = nbformat.read(project / page.path, as_version=4)
+        fm = front_matter(nb)
         shown = nbformat.from_dict(nb)
         shown.cells = [c for c in shown.cells if c.cell_type != "raw"]  # front matter is Quarto's, not content
         body, _ = exporter.from_notebook_node(shown)
         root = "../" * (len(page.path.parts) - 1)
         subtitle = f'<p class="subtitle lead">{html.escape(str(fm["subtitle"]))}</p>' if fm.get("subtitle") else ""
-        target = out / page.path.with_suffix(".html")
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(PAGE.format(title=html.escape(page.title), root=root, nav=_nav(pages, page.path),
                                       subtitle=subtitle, body=body), encoding="utf-8")
-    shutil.copytree(project / "assets", out / "assets", dirs_exist_ok=True)
-    for data in project.glob("*/*_data"):
-        shutil.copytree(data, out / data.relative_to(project), dirs_exist_ok=True)
+    shutil.copytree(project / "assets", out / "assets", dirs_exist_ok=True, copy_function=_link_or_copy)
+    for data in _data_folders(project):
+        shutil.copytree(data, out / data.relative_to(project), dirs_exist_ok=True, copy_function=_link_or_copy)
     return out
 
 
-def publish(paths: config.Paths, renderer: str = "auto") -> tuple[Path, str]:
+def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
+            stats: dict | None = None) -> tuple[Path, str]:
     """Assemble, render (quarto | fallback | auto), privacy-scan, then make the site live.
 
-    Returns the site folder and which renderer was used.
+    Returns the site folder and which renderer was used.  ``stats`` (if given) receives how
+    many pages were rendered and kept, and whether the site was left unchanged.
     """
+    from .build import sitestate  # noqa: PLC0415
+
     project = assemble(paths)
     use_quarto = renderer == "quarto" or (renderer == "auto" and quarto_available())
     if renderer == "quarto" and not quarto_available():
         raise RuntimeError("Quarto er ikke installeret (kommandoen 'quarto' findes ikke på PATH).")
     final = project / SITE
+    stats = stats if stats is not None else {}
+    version = store.current(paths.processed)
+    state = _load_state(project)
+    pages = keys = None
     if use_quarto:
         site = render_quarto(project)
         staging = None
     else:
+        pages, keys, cache, site_digest = _plan(project, force)
+        site_digest = _digest(site_digest, version.name)
+        if not force and final.is_dir() and state.get("site") == site_digest:
+            stats.update(rendered=0, kept=len(pages), unchanged=True)
+            _save_state(project, {**state, **cache})
+            sitestate.record(paths, "fallback")
+            return final, "nbconvert"
         staging = Path(tempfile.mkdtemp(prefix=".site-", dir=project))
-        site = render_fallback(project, staging)
-    elever = pd.read_parquet(store.current(paths.processed) / "elever.parquet", columns=["elev_id"])
-    problems = privacy.scan_output(site, set(elever["elev_id"]))
-    problems += privacy.scan_output(project, set(elever["elev_id"])) if not use_quarto else []
+        rendered = {} if force else state.get("pages", {})
+        site = render_fallback(project, staging, final if final.is_dir() else None, keys, pages, rendered)
+        kept = sum(1 for p in pages if rendered.get(str(p.path)) == keys[p.path] and (final / p.path.with_suffix(".html")).is_file())
+        stats.update(rendered=len(pages) - kept, kept=kept, unchanged=False)
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    pseudonyms = set(pq.read_table(version / "elever.parquet", columns=["elev_id"]).column(0).to_pylist())
+    problems = privacy.scan_output(site, pseudonyms)
+    if not use_quarto:  # the executed notebooks and data folders too (not the site copies beside them)
+        for folder in sorted(p for p in project.iterdir() if p.is_dir() and p.name != SITE and not p.name.startswith(".")):
+            problems += privacy.scan_output(folder, pseudonyms)
     if problems:
         shutil.rmtree(site, ignore_errors=True)
         raise PrivacyViolation("Webstedet er IKKE udgivet. Mulige elevoplysninger fundet:\n" + "\n".join(problems[:20]))
@@ -260,4 +383,6 @@ def publish(paths: config.Paths, renderer: str = "auto") -> tuple[Path, str]:
             os.replace(final, old)
         os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)
+        _save_state(project, {**cache, "pages": {str(p.path): keys[p.path] for p in pages}, "site": site_digest})
+    sitestate.record(paths, "quarto" if use_quarto else "fallback")
     return final, "quarto" if use_quarto else "nbconvert"
