@@ -141,7 +141,7 @@ def publish(base: Path | None = BaseOpt,
     paths = _paths(base)
     try:
         site, used = publish_mod.publish(paths, "auto" if renderer == "auto" else renderer)
-    except publish_mod.PrivacyViolation as exc:
+    except publish_mod.PublishRefused as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(3) from None
     console.print(f"Webstedet er udgivet med {used}: {site / 'index.html'}")

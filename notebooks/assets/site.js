@@ -1,0 +1,43 @@
+/* The fallback site's small behaviours (loaded by every page, and again before the first figure;
+ * it runs once):
+ *  - On a narrow screen the menu starts folded (it is open in the HTML, so it works without
+ *    JavaScript); on a wide one it is always open.
+ *  - A box that scrolls sideways (a wide table or figure on a phone) can be reached and scrolled
+ *    with the keyboard and is named after its content.
+ */
+(function () {
+  'use strict';
+  if (window.dpSite) { return; }
+  window.dpSite = true;
+  var wide = window.matchMedia('(min-width: 900px)');
+
+  function menu() {
+    var m = document.getElementById('dp-menu');
+    if (m) { m.open = wide.matches; }
+  }
+  menu();
+  if (wide.addEventListener) { wide.addEventListener('change', menu); }
+
+  var SCROLLERS = '.dp-scroll, .dp-figure-scroll, .output_html, .cell-output-display';
+  function nameOf(box) {
+    var c = box.querySelector('caption, .dp-figure-title');
+    return (c ? c.textContent.trim() + ' – ' : '') + 'rul vandret for at se det hele';
+  }
+  function scrollers() {
+    document.querySelectorAll(SCROLLERS).forEach(function (box) {
+      var overflows = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== 'visible';
+      if (overflows && !box.hasAttribute('tabindex')) {
+        box.setAttribute('tabindex', '0');
+        box.setAttribute('role', 'region');
+        box.setAttribute('aria-label', nameOf(box));
+        box.dataset.dpScroller = '1';
+      } else if (!overflows && box.dataset.dpScroller) {
+        ['tabindex', 'role', 'aria-label', 'data-dp-scroller'].forEach(function (a) { box.removeAttribute(a); });
+      }
+    });
+  }
+  var timer;
+  function later() { clearTimeout(timer); timer = setTimeout(scrollers, 150); }
+  if (document.readyState === 'complete') { scrollers(); } else { window.addEventListener('load', scrollers); }
+  window.addEventListener('resize', later);
+})();
