@@ -48,31 +48,37 @@
     return lines.join('<br>');
   }
 
-  function wrapAxisTitles(gd, layout) {
-    var el = typeof gd === 'string' ? document.getElementById(gd) : gd;
-    if (!el || !layout) { return; }
-    var m = layout.margin || {};
-    var room = el.clientWidth - (m.l === undefined ? 80 : m.l) - (m.r === undefined ? 80 : m.r);
-    Object.keys(layout).forEach(function (key) {
-      if (!/^xaxis\d*$/.test(key) || !layout[key].title) { return; }
-      var title = layout[key].title, size = (title.font && title.font.size) || 13;
-      var perLine = Math.floor(room / (size * 0.55));
-      if (title.text && String(title.text).indexOf('<br>') < 0 && String(title.text).length > perLine && perLine > 10) {
-        title.text = wrap(title.text, perLine);
-      }
-    });
+  /* After drawing: an x-axis title wider than the figure is broken over lines (measured, not guessed);
+     the figure grows by the extra lines and a legend below the plot moves down with them. */
+  function wrapAxisTitle(gd) {
+    var full = gd._fullLayout, node = gd.querySelector('.g-xtitle text');
+    if (!full || !node || !full.xaxis || !full.xaxis.title || !full.xaxis.title.text) { return; }
+    var text = String(full.xaxis.title.text);
+    if (text.indexOf('<br>') >= 0) { return; }
+    var centre = full._size.l + full._size.w / 2;
+    var room = 2 * Math.min(centre, full.width - centre) - 8, width = node.getBBox().width;
+    if (width <= room) { return; }
+    var wrapped = wrap(text, Math.max(10, Math.floor(text.length * room / width) - 1));
+    var lines = wrapped.split('<br>').length;
+    var size = full.xaxis.title.font.size, extra = Math.round((lines - 1) * size * 1.3);
+    var update = {'xaxis.title.text': wrapped, height: full.height + extra, 'margin.b': full.margin.b + extra};
+    var legend = gd.layout.legend;
+    if (legend && legend.orientation === 'h' && legend.y < 0) { update['legend.y'] = legend.y - extra / full._size.h; }
+    gd.parentElement.style.height = (full.height + extra) + 'px';
+    Plotly.relayout(gd, update);
   }
 
   var newPlot = Plotly.newPlot;
   Plotly.newPlot = function (gd, data, layout, config) {
-    wrapAxisTitles(gd, layout);
     if (config && config.modeBarButtons) {
       config = Object.assign({}, config);
       config.modeBarButtons = config.modeBarButtons.map(function (group) {
         return group.map(function (b) { return b === 'toImage' ? pngButton(config) : b; });
       });
     }
-    return newPlot.call(this, gd, data, layout, config);
+    var drawn = newPlot.call(this, gd, data, layout, config);
+    if (drawn && drawn.then) { drawn.then(wrapAxisTitle); }
+    return drawn;
   };
 
   function forPrint(on) {

@@ -20,16 +20,20 @@
 
   var SCROLLERS = '.dp-scroll, .dp-figure-scroll, .output_html, .cell-output-display';
   function nameOf(box) {
-    var c = box.querySelector('caption, .dp-figure-title');
-    return (c ? c.textContent.trim() + ' – ' : '') + 'rul vandret for at se det hele';
+    var figure = box.closest('figure');
+    var c = figure ? figure.querySelector('.dp-figure-title') : box.querySelector('caption, h2, h3');
+    return (c ? c.textContent.trim() : 'Indhold') + ' (rul vandret for at se det hele)';
   }
   function scrollers() {
+    var names = {};
     document.querySelectorAll(SCROLLERS).forEach(function (box) {
       var overflows = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== 'visible';
       if (overflows && !box.hasAttribute('tabindex')) {
         box.setAttribute('tabindex', '0');
         box.setAttribute('role', 'region');
-        box.setAttribute('aria-label', nameOf(box));
+        var name = nameOf(box);
+        names[name] = (names[name] || 0) + 1;  /* landmarks need unique names */
+        box.setAttribute('aria-label', names[name] > 1 ? name + ' ' + names[name] : name);
         box.dataset.dpScroller = '1';
       } else if (!overflows && box.dataset.dpScroller) {
         ['tabindex', 'role', 'aria-label', 'data-dp-scroller'].forEach(function (a) { box.removeAttribute(a); });
