@@ -10,6 +10,9 @@ KOMMUNE ?= Vesthimmerland
 WORKERS ?=
 WORKERS_OPT := $(if $(WORKERS),--workers $(WORKERS))
 STAMP  := $(VENV)/.installed
+# axe-core (accessibility checks in the browser tests), from npm into the venv, never committed.
+AXE_VERSION ?= 4.14.1
+AXE    := $(VENV)/js/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test install site clean
@@ -23,7 +26,10 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install datapakke with its test tools
+$(AXE): | $(STAMP)
+	npm install --prefix $(VENV)/js --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+
+install: $(STAMP) $(AXE) ## create .venv and install datapakke with its test tools (and axe-core from npm)
 
 demo: $(STAMP) ## generate demo data and build + publish the site (KOMMUNE=alle for all 13)
 	$(DP) all --demo --kommune "$(KOMMUNE)" $(WORKERS_OPT)
@@ -33,8 +39,8 @@ demo: $(STAMP) ## generate demo data and build + publish the site (KOMMUNE=alle 
 site: $(STAMP) ## rebuild the site from existing data/raw (no new demo data)
 	$(DP) all --kommune "$(KOMMUNE)" $(WORKERS_OPT)
 
-test: $(STAMP) ## run every test: pytest on lib/ (incl. the report notebooks under nbval), then nbval on the lib tour
-	$(VENV)/bin/pytest -p no:cacheprovider tests
+test: $(STAMP) $(AXE) ## run every test: pytest (incl. the report notebooks under nbval and the site in Chromium), then nbval on the lib tour
+	DATAPAKKE_AXE_JS=$(CURDIR)/$(AXE) $(VENV)/bin/pytest -p no:cacheprovider tests
 	$(VENV)/bin/pytest -p no:cacheprovider --nbval tests/notebooks/lib_tour.ipynb --nbval-sanitize-with tests/notebooks/sanitize.cfg
 
 clean: ## remove built output (reports/, data/processed/)

@@ -43,3 +43,12 @@ def run_nbval_lax(files: list, cwd: Path) -> None:
     tail = result.stdout[-3000:]
     assert result.returncode == 0, tail
     assert " passed" in tail and "failed" not in tail
+
+
+#: Folders of test artefacts (screenshots, printed pages) written in this run, listed at the end.
+ARTEFACT_FOLDERS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder in ARTEFACT_FOLDERS:
+        terminalreporter.write_line(f"Testartefakter (skærmbilleder, udskrift): {folder}")

@@ -3,9 +3,9 @@ import re
 import shutil
 
 import pytest
+import yaml
 
-from datapakke import build, config, publish
-
+from datapakke import build, config, publish, site_offline
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,59 @@ def test_publish_refuses_a_privacy_violation(site_paths):
             publish.publish(site_paths, renderer="fallback")
     finally:
         leak.unlink()
+
+
+def test_publish_refuses_a_site_that_would_load_from_the_network(site_paths, monkeypatch):
+    site, _ = publish.publish(site_paths, renderer="fallback")
+    before = (site / "index.html").read_text(encoding="utf-8")
+    render = publish.render_fallback
+
+    def with_a_cdn_script(project, out):
+        out = render(project, out)
+        page = out / "vesthimmerland" / "861010-aars-skole.html"
+        page.write_text(page.read_text(encoding="utf-8").replace("</head>", '<script src="https://cdn.example.org/x.js"></script></head>'),
+                        encoding="utf-8")
+        return out
+
+    monkeypatch.setattr(publish, "render_fallback", with_a_cdn_script)
+    with pytest.raises(publish.SiteNotOffline, match=r"vesthimmerland/861010-aars-skole.html, linje \d+: henter https://cdn.example.org/x.js"):
+        publish.publish(site_paths, renderer="fallback")
+    assert (site / "index.html").read_text(encoding="utf-8") == before  # the live site is untouched
+    assert not list(site_paths.reports.glob(".site-*"))
+
+
+def test_menus_list_municipalities_and_schools_by_name(site_paths):
+    site, _ = publish.publish(site_paths, renderer="fallback")
+    page = (site / "vesthimmerland" / "793002-gedsted-skole.html").read_text(encoding="utf-8")
+    menu = page[page.index('<nav aria-label="Sider">'):page.index("</nav>")]
+    labels = re.findall(r">([^<>]+)</a>", menu)
+    assert labels[:5] == ["Forside", "Vesthimmerland Kommune", "Aars Skole", "Gedsted Skole", "Vestermarkskolen Aars"]
+    assert all(label.startswith("Udforsker") for label in labels[5:])  # the explorer, when built, comes last
+    assert 'aria-current="page" class="active" href="../vesthimmerland/793002-gedsted-skole.html"' in menu
+    # Quarto's sidebar: the same order, spelled out (its 'auto' would sort by file name = institution number)
+    quarto = yaml.safe_load((site_paths.reports / "_quarto.yml").read_text(encoding="utf-8"))
+    contents = quarto["website"]["sidebar"]["contents"]
+    [kommune] = [c for c in contents if c.get("section") == "Vesthimmerland Kommune"]
+    assert [c["text"] for c in kommune["contents"]] == ["Aars Skole", "Gedsted Skole", "Vestermarkskolen Aars"]
+    assert kommune["contents"][0]["href"] == "vesthimmerland/861010-aars-skole.ipynb"
+    assert quarto["format"]["html"]["lang"] == "da"
+
+
+def test_danish_name_order():
+    names = ["Åbyskolen", "Østerby Skole", "Ærø Skole", "aalborg", "Bakkeskolen", "Zahle"]
+    assert sorted(names, key=publish.name_key) == ["aalborg", "Bakkeskolen", "Zahle", "Ærø Skole", "Østerby Skole",
+                                                   "Åbyskolen"]
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="Quarto CLI er ikke installeret på denne maskine "
+                    "(den kommer fra conda-forge via environment.yml); Quarto-stien testes kun, hvor den findes.")
+def test_quarto_site_loads_nothing_from_the_network(site_paths):
+    site, used = publish.publish(site_paths, renderer="quarto")
+    assert used == "quarto"
+    assert site_offline.external_resources(site) == []
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "cdnjs.cloudflare.com" not in text and "define('jquery'" not in text, page
 
 
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="Quarto CLI er ikke installeret på denne maskine "

@@ -243,7 +243,7 @@ def publish(base: Path | None = BaseOpt,
     stats: dict = {}
     try:
         site, used = publish_mod.publish(paths, "auto" if renderer == "auto" else renderer, force=force, stats=stats)
-    except publish_mod.PrivacyViolation as exc:
+    except publish_mod.PublishRefused as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(3) from None
     except FileNotFoundError as exc:  # nothing ingested yet

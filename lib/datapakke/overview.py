@@ -62,8 +62,8 @@ DIVERGING = [[0.0, WORSE], [0.5, "#f7f7f7"], [1.0, BETTER]]
 
 SORT_SCRIPT = """<script>
 if (!window.dpSortTable) {
-  window.dpSortTable = function (th) {
-    var table = th.closest('table'), body = table.tBodies[0];
+  window.dpSortTable = function (button) {
+    var th = button.closest('th'), table = th.closest('table'), body = table.tBodies[0];
     var idx = Array.prototype.indexOf.call(th.parentNode.children, th);
     var asc = th.getAttribute('aria-sort') !== 'ascending';
     var rows = Array.prototype.slice.call(body.rows);
@@ -81,6 +81,12 @@ if (!window.dpSortTable) {
   };
 }
 </script>"""
+
+
+def sortable_head(labels: list[str]) -> str:
+    """Header cells that sort their table: a real button in each (keyboard and screen reader), aria-sort on the cell."""
+    return "".join(f'<th scope="col"><button type="button" onclick="dpSortTable(this)" '
+                   f'title="Sortér efter denne kolonne">{h}</button></th>' for h in labels)
 
 
 # --- pure functions over aggregates ---------------------------------------------------------
@@ -375,8 +381,7 @@ class MunicipalityOverview:
                 cls = ' class="dp-left dp-hit"' if items else ' class="dp-left"'
                 cells.append(f'<td{cls} data-v="{len(items) or ""}">{"<br>".join(items)}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        head = "".join(f'<th onclick="dpSortTable(this)" title="Klik for at sortere">{h}</th>'
-                       for h in ["Skole", "Punkter", *[html.escape(t) for t in THEME_ORDER]])
+        head = sortable_head(["Skole", "Punkter", *[html.escape(t) for t in THEME_ORDER]])
         table = (f'{SORT_SCRIPT}<div class="dp-scroll"><table class="dp-table dp-sortable dp-attention">'
                  f"<caption>Opmærksomhedspunkter pr. skole og tema ({self.latest_round} / {self.school_year})</caption>"
                  f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
@@ -558,8 +563,7 @@ class MunicipalityOverview:
 
         body = "".join(row(r, self.link(r["kode"])) for _, r in tab[tab["niveau"] == "skole"].iterrows())
         foot = "".join(row(r, f"<em>{r['navn']}</em>") for _, r in tab[tab["niveau"] != "skole"].iterrows())
-        head = "".join(f'<th onclick="dpSortTable(this)" title="Klik for at sortere">{h}</th>'
-                       for h in ["Skole", *[s[1] for s in spec]])
+        head = sortable_head(["Skole", *[s[1] for s in spec]])
         table = (f'{SORT_SCRIPT}<div class="dp-scroll"><table class="dp-table dp-sortable dp-overview">'
                  f"<caption>Alle skolers tal ({self.latest_round} / skoleåret {self.school_year})</caption>"
                  f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody><tfoot>{foot}</tfoot></table></div>")
@@ -669,8 +673,7 @@ class MunicipalityOverview:
                 cls = ' class="dp-low"' if niveau == "skole" and pd.notna(v) and v < limit else ""
                 cells.append(f'<td{cls} data-v="{_value(v)}">{fmt.pct(v, 0)}</td>')
             rows.append(("tfoot" if niveau == "kommune" else "tbody", "<tr>" + "".join(cells) + "</tr>"))
-        head = "".join(f'<th onclick="dpSortTable(this)" title="Klik for at sortere">{h}</th>'
-                       for h in ["Skole", f"Elever {self.latest_round}", *[f"Svarprocent {r}" for r in self.rounds]])
+        head = sortable_head(["Skole", f"Elever {self.latest_round}", *[f"Svarprocent {r}" for r in self.rounds]])
         body = "".join(r for part, r in rows if part == "tbody")
         foot = "".join(r for part, r in rows if part == "tfoot")
         table = (f'{SORT_SCRIPT}<table class="dp-table dp-sortable"><caption>Svarprocent pr. skole og runde</caption>'

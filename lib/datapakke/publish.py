@@ -13,8 +13,11 @@ alike).  Both write ``reports/_site`` with the same paths:
 cross-municipality explorer, linked from the index when it was built.
 
 plotly.js is copied once to ``assets/plotly.min.js``; pages load it from there (offline).
+Both sidebars list municipalities and schools in name order (``name_key``).
 Before the site goes live the build scans it for pupil identifiers and refuses to publish
-a violation (DOMAIN.md §5).
+a violation (DOMAIN.md §5).  It also refuses a site that would load anything from the network:
+after ``quarto render`` the widget scripts Quarto adds from a CDN are removed first
+(``site_offline``).
 
 The fallback renders incrementally: a page's HTML is kept from the live site when its
 executed notebook, its sidebar and the page template are unchanged (a digest per page in
@@ -38,14 +41,22 @@ import pandas as pd
 import plotly
 import yaml
 
-from . import config, fmt, privacy, store
+from . import config, fmt, privacy, site_offline, store
 from .params import slug
 
 SITE = "_site"
 
 
-class PrivacyViolation(RuntimeError):
+class PublishRefused(RuntimeError):
+    """The site was built but must not go live; nothing was published."""
+
+
+class PrivacyViolation(PublishRefused):
     """The built site contains something that looks like a pupil identifier."""
+
+
+class SiteNotOffline(PublishRefused):
+    """A page of the built site would load something from the network."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,6 @@ def assemble(paths: config.Paths) -> Path:
     """Copy config and assets into ``reports/`` and write the index pages for what was built."""
     project = paths.reports
     project.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(paths.notebooks / "_quarto.yml", project / "_quarto.yml")
     assets = project / "assets"
     shutil.copytree(paths.notebooks / "assets", assets, dirs_exist_ok=True)
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js")
@@ -97,7 +107,7 @@ def assemble(paths: config.Paths) -> Path:
         items = "\n".join(
             f"- [{g.title}]({g.file.replace('.ipynb', '.html')}) · "
             f"[tabeller (CSV/Excel)]({g.file.replace('.ipynb', '_data')}/datapackage.json)"
-            for g in group.sort_values("title").itertuples())
+            for g in sorted(group.itertuples(), key=lambda g: name_key(g.title)))
         nb = _markdown_notebook(f"{kommune} Kommune", [
             fmt.demo_banner(demo),
             f"Datapakker for {len(group)} skoler i {kommune} Kommune. Vælg en skole:\n\n{items}",
@@ -126,7 +136,46 @@ def assemble(paths: config.Paths) -> Path:
     ])
     index.metadata["datapakke"] = {"generated": True}
     nbformat.write(index, project / "index.ipynb")
+    write_quarto_config(paths.notebooks / "_quarto.yml", project)
     return project
+
+
+def _title(nb_path: Path) -> str:
+    return str(front_matter(nbformat.read(nb_path, as_version=4)).get("title", nb_path.stem))
+
+
+def sidebar_contents(project: Path) -> list[dict]:
+    """Quarto's sidebar as the fallback's menu: front page, municipalities and their schools in
+    name order, the explorer last (Quarto's ``contents: auto`` would order by file name, i.e. by
+    institution number)."""
+    from .build import EXPLORER_FOLDER  # noqa: PLC0415
+
+    contents: list[dict] = [{"href": "index.ipynb", "text": "Forside"}]
+    folders = [d for d in project.iterdir() if d.is_dir() and (d / "index.ipynb").is_file()
+               and not d.name.startswith((".", "_")) and d.name != EXPLORER_FOLDER]
+    for folder in sorted(folders, key=lambda d: name_key(_title(d / "index.ipynb"))):
+        schools = [(_title(nb), nb) for nb in folder.glob("*.ipynb")
+                   if nb.name != "index.ipynb" and not nb.name.startswith(".")]
+        contents.append({
+            "section": _title(folder / "index.ipynb"), "href": f"{folder.name}/index.ipynb",
+            "contents": [{"href": f"{folder.name}/{nb.name}", "text": title}
+                         for title, nb in sorted(schools, key=lambda t: name_key(t[0]))]})
+    if (project / EXPLORER_FOLDER / "index.ipynb").is_file():
+        contents.append({"href": f"{EXPLORER_FOLDER}/index.ipynb",
+                         "text": _title(project / EXPLORER_FOLDER / "index.ipynb")})
+    return contents
+
+
+def write_quarto_config(template: Path, project: Path) -> Path:
+    """``reports/_quarto.yml``: the committed configuration with the sidebar spelled out in name order."""
+    config_ = yaml.safe_load(template.read_text(encoding="utf-8"))
+    config_.setdefault("website", {}).setdefault("sidebar", {})["contents"] = sidebar_contents(project)
+    head = "".join(line for line in template.read_text(encoding="utf-8").splitlines(keepends=True)
+                   if line.startswith("#"))
+    target = project / "_quarto.yml"
+    target.write_text(head + "# Written by 'datapakke publish' (the sidebar lists what was built).\n"
+                      + yaml.safe_dump(config_, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def _is_generated(path: Path) -> bool:
@@ -164,12 +213,19 @@ PAGE = """<!DOCTYPE html>
 <link rel="stylesheet" href="{root}assets/styles.css">
 </head>
 <body>
+<a class="dp-skip" href="#indhold">Gå til indholdet</a>
 <div class="dp-layout">
-<nav class="dp-sidebar" aria-label="Navigation">
+<header class="dp-sidebar">
 <a class="dp-site-title" href="{root}index.html">Datapakker</a>
+<details class="dp-menu" id="dp-menu" open>
+<summary>Menu</summary>
+<nav aria-label="Sider">
 {nav}
 </nav>
-<main class="dp-main">
+</details>
+</header>
+<script src="{root}assets/site.js"></script>
+<main class="dp-main" id="indhold">
 <header><h1 class="title">{title}</h1>{subtitle}</header>
 {body}
 </main>
@@ -178,12 +234,27 @@ PAGE = """<!DOCTYPE html>
 </html>
 """
 
+_DANISH_LETTERS = str.maketrans({"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}"})  # the three after z
+
+
+def name_key(name: str) -> tuple[str, str]:
+    """Sort key for Danish names: case-insensitive, with æ, ø, å after z (as in a Danish index)."""
+    return name.casefold().translate(_DANISH_LETTERS), name
+
 
 def _nav(pages: list[PageInfo], current: Path) -> str:
-    """Sidebar: municipalities with their schools, links relative to the current page."""
+    """The menu: the front page, the municipalities in name order (the current one with its schools,
+    in name order), then the explorer; links relative to the current page."""
+    from .build import EXPLORER_FOLDER  # noqa: PLC0415 - build imports papermill; only the name is needed
+
     root = "../" * (len(current.parts) - 1)
+
+    def link(href: str, label: str, page: Path | None) -> str:
+        here = ' aria-current="page" class="active"' if page == current else ""
+        return f'<a{here} href="{root}{href}">{html.escape(label)}</a>'
+
     groups: dict[str, list[PageInfo]] = {}
-    tops = {}
+    tops: dict[str, PageInfo] = {}
     for p in pages:
         if len(p.path.parts) == 2:
             groups.setdefault(p.path.parts[0], [])
@@ -191,19 +262,21 @@ def _nav(pages: list[PageInfo], current: Path) -> str:
                 tops[p.path.parts[0]] = p
             else:
                 groups[p.path.parts[0]].append(p)
-    out = ["<ul>"]
-    for folder in sorted(groups):
+    out = ["<ul>", f'<li>{link("index.html", "Forside", Path("index.ipynb"))}</li>']
+    municipalities = [f for f in groups if f != EXPLORER_FOLDER]
+    for folder in sorted(municipalities, key=lambda f: name_key(tops[f].title if f in tops else f)):
         top = tops.get(folder)
-        label = html.escape(top.title if top else folder)
-        cls = ' class="active"' if top and top.path == current else ""
-        out.append(f'<li><a{cls} href="{root}{folder}/index.html">{label}</a><ul>')
+        out.append(f'<li>{link(f"{folder}/index.html", top.title if top else folder, top and top.path)}')
         # only the current municipality's schools are listed: 13 municipalities × ~20 schools is too long
-        here = len(current.parts) == 2 and current.parts[0] == folder
-        for p in sorted(groups[folder], key=lambda x: x.title) if here else []:
-            cls = ' class="active"' if p.path == current else ""
-            href = f"{root}{p.path.with_suffix('.html').as_posix()}"
-            out.append(f'<li><a{cls} href="{href}">{html.escape(p.title)}</a></li>')
-        out.append("</ul></li>")
+        if len(current.parts) == 2 and current.parts[0] == folder and groups[folder]:
+            out.append("<ul>")
+            for p in sorted(groups[folder], key=lambda x: name_key(x.title)):
+                out.append(f"<li>{link(p.path.with_suffix('.html').as_posix(), p.title, p.path)}</li>")
+            out.append("</ul>")
+        out.append("</li>")
+    if EXPLORER_FOLDER in groups:
+        top = tops.get(EXPLORER_FOLDER)
+        out.append(f'<li>{link(f"{EXPLORER_FOLDER}/index.html", top.title if top else "Udforsker", top and top.path)}</li>')
     out.append("</ul>")
     return "\n".join(out)
 
@@ -352,6 +425,7 @@ def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
     pages = keys = None
     if use_quarto:
         site = render_quarto(project)
+        site_offline.make_offline(site)
         staging = None
     else:
         pages, keys, cache, site_digest = _plan(project, force)
@@ -366,6 +440,12 @@ def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
         site = render_fallback(project, staging, final if final.is_dir() else None, keys, pages, rendered)
         kept = sum(1 for p in pages if rendered.get(str(p.path)) == keys[p.path] and (final / p.path.with_suffix(".html")).is_file())
         stats.update(rendered=len(pages) - kept, kept=kept, unchanged=False)
+    external = site_offline.external_resources(site)
+    if external:
+        shutil.rmtree(site, ignore_errors=True)
+        raise SiteNotOffline("Webstedet er IKKE udgivet: siderne skal virke uden net, men henter:\n"
+                             + "\n".join(map(str, external[:20]))
+                             + (f"\n… og {len(external) - 20} mere" if len(external) > 20 else ""))
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     pseudonyms = set(pq.read_table(version / "elever.parquet", columns=["elev_id"]).column(0).to_pylist())

@@ -597,7 +597,7 @@ class SchoolReport:
             return Block(para("Ingen af reglerne for opmærksomhedspunkter slår ud for skolen i år. Det betyder ikke, at "
                               "alt er godt – kun at ingen forskel eller ændring er stor nok og sikker nok til at blive "
                               "fremhævet. Brug tallene ovenfor i datasparringen."))
-        cards = [f'<div class="dp-flag"><h4>{i}. {html.escape(r.overskrift)}</h4>'
+        cards = [f'<div class="dp-flag"><h3>{i}. {html.escape(r.overskrift)}</h3>'
                  f"<p>{html.escape(r.tal)}</p><p><em>Spørgsmål til datasparringen:</em> {html.escape(r.spoergsmaal)}</p></div>"
                  for i, r in enumerate(f.itertuples(), 1)]
         return Block(para(f"{len(f)} punkter er fundet af de faste regler, som er beskrevet i metodeafsnittet."), *cards)
