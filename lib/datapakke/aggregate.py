@@ -1,8 +1,9 @@
 """All aggregates the reports need, computed once for every school, municipality and the programme.
 
-Pupil-level tables go in; only aggregated, suppressed tables come out, written to
-``<version>/aggregates/<name>.parquet``.  A school's notebook then reads just its own slice
-(and its municipality's and the programme's rows) — no notebook ever sees a pupil.
+Pupil-level tables go in; aggregated tables come out, written to
+``<version>/aggregates/<name>.parquet``.  They are *internal* and unsuppressed: what may be
+shown, and how, is decided for the whole site at once by ``publication`` (which writes the
+suppressed tables the pages read).  No notebook ever sees a pupil.
 
 Every table has ``niveau`` ('skole' | 'kommune' | 'program') and ``kode``
 (institutionsnummer, kommunekode or 'program'), so one filter selects a school's view.
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import attendance, config, flags, gaps, privacy, store
+from . import attendance, config, gaps, store
 from .gaps import grade_band
 
 LEVELS = {"skole": "institutionsnummer", "kommune": "kommunekode", "program": None}
@@ -41,22 +42,46 @@ def mean_table(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame
     return out
 
 
+#: Separates gender and grade band in the group of a crossed survey cell ('dreng|4.–6. kl.').
+CROSS = "|"
+
+
 def _breakdowns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame three times: for all pupils, by gender and by grade band (``gruppe_type``/``gruppe``)."""
+    """The frame four times: all pupils, by gender, by grade band and by gender × grade band."""
     band = grade_band(frame["klassetrin"]).to_numpy()
+    koen = frame["koen"].to_numpy()
     return pd.concat([
         frame.assign(gruppe_type="alle", gruppe="alle"),
-        frame.assign(gruppe_type="koen", gruppe=frame["koen"].to_numpy()),
+        frame.assign(gruppe_type="koen", gruppe=koen),
         frame.assign(gruppe_type="klassetrin", gruppe=band),
+        frame.assign(gruppe_type="koen_klassetrin", gruppe=pd.Series(koen).astype(str).to_numpy() + CROSS + band),
     ], ignore_index=True)
 
 
 def survey_means(scores: pd.DataFrame) -> pd.DataFrame:
-    """Dimension scores (500/100) per level × round × dimension × group, suppressed (≤ 5)."""
+    """Dimension scores (500/100) per level × round × dimension × group (n, mean, sd, se, 95 % CI).
+
+    Internal and unsuppressed: what may be shown is decided in ``publication``.
+    """
     s = _breakdowns(with_levels(scores.dropna(subset=["score"])))
-    out = mean_table(s, ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"], "score")
-    return privacy.suppress(out, "n", ["mean", "sd", "se", "ci_low", "ci_high"], survey=True,
-                            complement_by=["niveau", "kode", "runde", "dimension", "gruppe_type"])
+    return mean_table(s, ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"], "score")
+
+
+def score_bounds(scores: pd.DataFrame) -> pd.DataFrame:
+    """The lowest and highest score a pupil can get per dimension (raw 1 and 5 on the 500 scale).
+
+    Scores are a linear map of the raw 1–5 mean, so two pupils with different raw means
+    give the map; the bounds are what a reader knows about any single pupil's score.
+    """
+    rows = []
+    for dim, g in scores.dropna(subset=["score", "raw"]).groupby("dimension"):
+        a = g.loc[g["raw"].idxmin()]
+        b = g.loc[g["raw"].idxmax()]
+        if b["raw"] == a["raw"]:
+            continue
+        slope = (b["score"] - a["score"]) / (b["raw"] - a["raw"])
+        rows.append((dim, a["score"] + slope * (1 - a["raw"]), a["score"] + slope * (5 - a["raw"])))
+    return pd.DataFrame(rows, columns=["dimension", "lo", "hi"])
 
 
 def survey_change(means: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +149,6 @@ def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFr
         elever=("elev_id", "size"), besvarelser=("besvaret", "sum")).reset_index()
     out["besvarelser"] = out["besvarelser"].astype(float)
     out["svarprocent"] = out["besvarelser"] / out["elever"] * 100
-    out = privacy.suppress(out, "elever", ["besvarelser", "svarprocent"], survey=False)
     return out
 
 
@@ -136,20 +160,7 @@ def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     s["klassetrin_band"] = grade_band(s["klassetrin"]).to_numpy()
     by_band = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
     by_band = gaps.adjust_pvalues(by_band, family=["niveau", "kode", "runde", "klassetrin_band"], method="holm")
-    return _suppress_gaps(overall), _suppress_gaps(by_band)
-
-
-def _suppress_gaps(g: pd.DataFrame) -> pd.DataFrame:
-    """A gap is a survey figure on each gender: blank it if either side has ≤ 5 respondents."""
-    small = privacy.is_suppressed(g["n_dreng"], True) | privacy.is_suppressed(g["n_pige"], True)
-    out = g.copy()
-    values = [c for c in out.columns if c not in ("niveau", "kode", "runde", "dimension", "klassetrin_band",
-                                                   "institutionsnummer", "kommunekode")]
-    for c in values:
-        if out[c].dtype.kind in "fiu":
-            out[c] = out[c].astype(float).mask(small)
-    out["undertrykt"] = small.to_numpy()
-    return out
+    return overall, by_band
 
 
 def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd.DataFrame,
@@ -168,14 +179,11 @@ def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd
     value_cols = attendance.PCT_COLS + ["over_10"]
     overall = parts.groupby(keys)[value_cols].mean().join(parts.groupby(keys).size().rename("n")).reset_index()
     overall = overall.rename(columns={"over_10": "andel_over_10_pct"})
-    overall = privacy.suppress(overall, "n", attendance.PCT_COLS + ["andel_over_10_pct"], survey=False,
-                               complement_by=keys[:-1])
 
     schools = skoler[["institutionsnummer", "kommunekode"]]
     m = with_levels(monthly.merge(schools, on="institutionsnummer"))
     month = m.groupby(["niveau", "kode", "skoleaar", "periode"])[attendance.PCT_COLS].mean()
     month = month.join(m.groupby(["niveau", "kode", "skoleaar", "periode"]).size().rename("n")).reset_index()
-    month = privacy.suppress(month, "n", attendance.PCT_COLS, survey=False)
 
     q = quarterly.merge(schools, on="institutionsnummer")
     worst = q.groupby(["elev_id", "skoleaar", "institutionsnummer", "kommunekode"])["ulovligt_pct"].max().reset_index()
@@ -185,12 +193,7 @@ def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd
         ulovligt_10=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[0]).sum())),
         ulovligt_15=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[1]).sum())),
     ).reset_index()
-    trig = privacy.suppress(trig, "n", ["ulovligt_10", "ulovligt_15"], survey=False)
     change = absence_change(a)
-    for c in ("ulovligt_10", "ulovligt_15"):  # a count of 1–3 pupils is itself a small group
-        small = (trig[c] > 0) & (trig[c] <= config.MIN_OTHER_N)
-        trig[c] = trig[c].mask(small)
-        trig[f"{c}_undertrykt"] = small | trig["undertrykt"]
     return {"absence": overall, "absence_month": month, "absence_triggers": trig, "absence_change": change}
 
 
@@ -219,8 +222,6 @@ def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_ye
     bands = mean_table(j, ["niveau", "kode", "runde", "fravaersgruppe"], "score")
     order = {label: i for i, (_, _, label) in enumerate(attendance.ABSENCE_BANDS)}
     bands["orden"] = bands["fravaersgruppe"].map(order)
-    bands = privacy.suppress(bands, "n", ["mean", "sd", "se", "ci_low", "ci_high"], survey=True,
-                             complement_by=["niveau", "kode", "runde"])
     rows = []
     for key, g in j.groupby(["niveau", "kode", "runde"]):
         if len(g) > config.MIN_SURVEY_N and g["samlet_pct"].nunique() > 1:
@@ -229,7 +230,6 @@ def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_ye
         else:
             rows.append((*key, len(g), np.nan, np.nan))
     corr = pd.DataFrame(rows, columns=["niveau", "kode", "runde", "n", "spearman_r", "p"])
-    corr = privacy.suppress(corr, "n", ["spearman_r", "p"], survey=True)
     return {"absence_wellbeing": bands, "absence_wellbeing_corr": corr}
 
 
@@ -267,7 +267,7 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi", "antal"])
     out["schools"] = t["skoler"].copy()
     out["rounds"] = pd.DataFrame({"runde": list(years), "skoleaar": list(years.values())})
-    out["flags"] = flags.school_flags(out)
+    out["score_bounds"] = score_bounds(scores)
     return out
 
 

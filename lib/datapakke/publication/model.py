@@ -1,0 +1,485 @@
+"""The reader's model: variables, linear relations and what is known — the common ground of
+suppression (``suppression.py``) and the audit (``audit.py``).
+
+Every additive quantity of a cell is a *variable*: its n, each sum S (mean × n) and each
+count C.  Linked cells (``cells.link_groups``) share variables: a school's pupils in 4. kl.
+in the response table and in the absence table are one n.  A relation (``cells.build_relations``)
+holds for each of its family's measures, so it gives one linear row per measure.
+
+A variable is *known* to a reader when some page shows it (exactly, or within an interval:
+a rounded mean, a band).  What a reader can work out about an unknown variable is bounded by
+an LP over its *component*: the unknown variables connected to it through rows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import lp
+from .cells import FAMILIES, build_relations, link_groups
+
+TOL = 1e-6
+#: Every measure, in a fixed order: the variable of (cell, measure) is ``kind * N + id``.
+MEASURES = ["n"] + sorted({f"S.{m}" for f in FAMILIES.values() for m in f.means}) \
+    + sorted({f"C.{c}" for f in FAMILIES.values() for c in f.counts})
+KIND = {m: i for i, m in enumerate(MEASURES)}
+LEVEL_RANK = {"skole": 0, "kommune": 1, "program": 9}
+
+
+def family_measures(code: str) -> list[str]:
+    f = FAMILIES[code]
+    return ["n", *[f"S.{m}" for m in f.means], *[f"C.{c}" for c in f.counts]]
+
+
+@dataclass
+class Model:
+    """Cells, relations and links in array form, with lookups both ways."""
+
+    cells: pd.DataFrame
+    rel: pd.DataFrame
+    label: np.ndarray
+    #: dimension → (lo, hi) of one pupil's score (``aggregate.score_bounds``).
+    bounds: dict
+
+    def __post_init__(self):
+        c = self.cells
+        self.N = len(c)
+        self.family = c["family"].to_numpy()
+        self.n = c["n"].to_numpy(dtype=float)
+        self.rank = c["niveau"].map(LEVEL_RANK).to_numpy()
+        self.ids = c["id"].to_numpy()
+        self.key = c["key"].to_numpy()
+        self.published = c["published"].to_numpy(dtype=bool) if "published" in c else np.ones(self.N, bool)
+        self.values = {m: (c[m].to_numpy(dtype=float) if m in c else np.full(self.N, np.nan)) for m in MEASURES}
+        self.threshold = np.array([FAMILIES[f].threshold for f in self.family])
+        # relations as CSR both ways
+        r = self.rel.sort_values(["rel", "cell"], kind="stable")
+        rel_ids = r["rel"].to_numpy()
+        self.rel_ptr = np.r_[0, np.flatnonzero(np.diff(rel_ids)) + 1, len(r)] if len(r) else np.array([0])
+        self.rel_cell = r["cell"].to_numpy()
+        self.rel_coef = r["coef"].to_numpy()
+        self.R = len(self.rel_ptr) - 1
+        rel_of_row = np.repeat(np.arange(self.R), np.diff(self.rel_ptr))
+        order = np.argsort(self.rel_cell, kind="stable")
+        self.cell_rel = rel_of_row[order]
+        self.cell_ptr = np.r_[0, np.cumsum(np.bincount(self.rel_cell, minlength=self.N))]
+        self.rel_family = self.family[self.rel_cell[self.rel_ptr[:-1]]] if self.R else np.array([])
+        # variables
+        root_family = self.family[self.label]
+        self.share_all = (self.family == "W") & (root_family == "S") & (self.label != np.arange(self.N))
+        self.var_id = {m: (self.label if (m == "n") else np.where(self.share_all, self.label, np.arange(self.N)))
+                       for m in MEASURES}
+        carriers = pd.Series(np.arange(self.N))
+        self._carriers = {
+            "n": {k: v.to_numpy() for k, v in carriers.groupby(self.label)},
+            "S": {k: v.to_numpy() for k, v in carriers.groupby(self.var_id[MEASURES[1]])},
+        }
+        self.measures_of = {code: family_measures(code) for code in FAMILIES}
+        self.shows_n = np.array([FAMILIES[f].shows_n for f in self.family])
+        #: per relation member row: does the row's measure apply (the family has it)?
+        row_family = self.family[self.rel_cell]
+        self.applies = {meas: np.isin(row_family, [f for f in FAMILIES if meas in self.measures_of[f]])
+                        for meas in MEASURES}
+
+    # --- lookups -------------------------------------------------------------------------------
+    def relations_of(self, i: int) -> np.ndarray:
+        return self.cell_rel[self.cell_ptr[i]:self.cell_ptr[i + 1]]
+
+    def members(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        s, e = self.rel_ptr[r], self.rel_ptr[r + 1]
+        return self.rel_cell[s:e], self.rel_coef[s:e]
+
+    def var(self, cell: int, measure: str) -> int:
+        return KIND[measure] * self.N + int(self.var_id[measure][cell])
+
+    def measure_of(self, var: int) -> str:
+        return MEASURES[var // self.N]
+
+    def carriers(self, var: int) -> np.ndarray:
+        """The cells that carry a variable (a linked group for n; one cell, or a linked pair, for S)."""
+        kind, i = divmod(var, self.N)
+        m = MEASURES[kind]
+        if m == "n":
+            return self._carriers["n"][self.label[i]] if self.label[i] == i else self._carriers["n"][i]
+        if m.startswith("S."):
+            return self._carriers["S"].get(i, np.array([i]))
+        return np.array([i])
+
+    def cost(self, cell: int) -> tuple:
+        """Which cell to hide first: a school before a municipality, then the smallest group."""
+        return (self.rank[cell], self.n[cell], self.ids[cell])
+
+    def score_bounds(self, cell: int, measure: str) -> tuple[float, float]:
+        """What a reader knows about one pupil's value: the scale's range (per dimension for scores)."""
+        fam = FAMILIES[self.family[cell]]
+        if fam.code in ("S", "W"):
+            dim = self.key[cell].split("|")[-1] if fam.code == "S" else "faglig_trivsel"
+            b = self.bounds.get(dim)
+            if b is not None:
+                return float(b[0]), float(b[1])
+        return fam.bounds.get(measure[2:], (-lp.INF, lp.INF))
+
+
+def build_model(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict | None = None) -> Model:
+    cells = cells.reset_index(drop=True)
+    return Model(cells, build_relations(cells), link_groups(cells, round_years or {}), bounds or {})
+
+
+class Knowledge:
+    """What a reader knows: an interval for each known variable, plus extra rows (e.g. a mean shown without its n).
+
+    A narrow interval (a rounded figure) is used as a constant; a wide one (a band such as
+    "højst 3") makes the variable an LP column with those bounds (``is_free``).
+    """
+
+    def interval(self, var: int) -> tuple[float, float] | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def is_free(self, var: int) -> bool:
+        """Unknown, or known only as a wide interval: a column of the LP."""
+        iv = self.interval(var)
+        return iv is None or (iv[1] - iv[0]) > max(1.0, 1e-3 * abs(iv[0] + iv[1]) / 2)
+
+    def extra_rows(self, var: int) -> list[tuple[dict[int, float], float, float]]:
+        return []
+
+    def at_least_one(self, var: int) -> bool:
+        """May the reader assume the group has a pupil (n ≥ 1)?  No: an empty group and a hidden
+        one look the same on every page ("–"), so n ≥ 0 — except while asking about the group's mean."""
+        return False
+
+
+#: The measures whose sums bound a group's n from above (a score is at least the scale's low end > 0);
+#: an absence sum (≥ 0) or a count (≥ 0) only bounds n from below, which never helps pin a small n.
+N_MEASURES = ("n", "S.score")
+
+
+def measure_sets(code: str) -> list[tuple[str, ...]]:
+    """The LPs that protect a cell of this family: its n (with the score sums that bound it),
+    and each mean with its n.  Measures enter an LP together only where they constrain each other."""
+    f = FAMILIES[code]
+    sets = [N_MEASURES]
+    sets += [("n", f"S.{mm}") for mm in f.means if f"S.{mm}" not in N_MEASURES]
+    return sets
+
+
+def component(m: Model, start_vars: list[int], know: Knowledge, measures: tuple[str, ...] | None = None) -> list[int]:
+    """The unknown variables (of ``measures``; default all) connected to ``start_vars`` through rows."""
+    allowed = set(measures) if measures else set(MEASURES)
+    seen = {v for v in start_vars if know.is_free(v) and m.measure_of(v) in allowed}
+    todo = list(seen)
+    while todo:
+        v = todo.pop()
+        meas = m.measure_of(v)
+        for c in m.carriers(v):
+            for r in m.relations_of(c):
+                if meas not in m.measures_of[m.rel_family[r]]:
+                    continue
+                for x in m.members(r)[0]:
+                    w = m.var(x, meas)
+                    if w not in seen and know.is_free(w):
+                        seen.add(w)
+                        todo.append(w)
+        for row, _, _ in know.extra_rows(v):
+            for w in row:
+                if w not in seen and know.is_free(w) and m.measure_of(w) in allowed:
+                    seen.add(w)
+                    todo.append(w)
+        # a sum and a count are tied to their group's n (and n to them): S within n·[lo, hi], C ≤ n
+        if meas == "n":
+            for c in m.carriers(v):
+                for mm in m.measures_of[m.family[c]][1:]:
+                    if mm not in allowed:
+                        continue
+                    w = m.var(c, mm)
+                    if w not in seen and know.is_free(w) and not math.isnan(m.values[mm][c]):
+                        seen.add(w)
+                        todo.append(w)
+        elif "n" in allowed:
+            for c in m.carriers(v):
+                w = m.var(c, "n")
+                if w not in seen and know.is_free(w):
+                    seen.add(w)
+                    todo.append(w)
+    return sorted(seen)
+
+
+def components_all(m: Model, know: Knowledge, measures: tuple[str, ...]) -> "Components":
+    """Every component of free variables of ``measures`` at once: variable → its component (sorted).
+
+    The same components as ``component`` gives one at a time, from one sparse graph: variables
+    joined through the relations they share, through a group's n and its sums or counts, and
+    through extra rows.
+    """
+    from scipy.sparse import coo_matrix  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
+    N = m.N
+    size = len(MEASURES) * N
+    free = np.array([know.is_free(v) for v in range(size)]) if not hasattr(know, "free_mask") else know.free_mask()
+    allowed = [x for x in measures if x in KIND]
+    rows, cols = [], []
+    node = size
+    for meas in allowed:
+        v = KIND[meas] * N + m.var_id[meas][m.rel_cell]
+        use = m.applies[meas] & free[v]
+        rel_node = np.repeat(np.arange(m.R), np.diff(m.rel_ptr)) + node
+        rows.append(v[use])
+        cols.append(rel_node[use])
+        node += m.R
+        if meas != "n" and "n" in allowed:
+            c = np.arange(N)
+            vs = KIND[meas] * N + m.var_id[meas]
+            vn = m.var_id["n"]
+            ok = free[vs] & free[vn] & ~np.isnan(m.values[meas])
+            rows.append(vs[ok])
+            cols.append(vn[ok])
+    for v, extra in getattr(know, "rows", {}).items():
+        for row, _, _ in extra:
+            ws = [w for w in row if free[w] and MEASURES[w // N] in allowed]
+            for w in ws[1:]:
+                rows.append(np.array([ws[0]]))
+                cols.append(np.array([w]))
+    r = np.concatenate(rows) if rows else np.zeros(0, int)
+    c = np.concatenate(cols) if cols else np.zeros(0, int)
+    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(node, node))
+    _, label = connected_components(graph, directed=False)
+    in_scope = free.copy()
+    scope_kinds = np.zeros(size, bool)
+    for meas in allowed:
+        scope_kinds[KIND[meas] * N:(KIND[meas] + 1) * N] = True
+    in_scope &= scope_kinds
+    return Components(label, in_scope)
+
+
+class Components:
+    """Connected components by label; ``get(var)`` gives a variable's component (sorted), or default."""
+
+    def __init__(self, label: np.ndarray, in_scope: np.ndarray):
+        idx = np.flatnonzero(in_scope)
+        order = np.argsort(label[idx], kind="stable")
+        self.members = idx[order]
+        self.sorted_labels = label[self.members]
+        self.label = label
+        self.in_scope = in_scope
+
+    def get(self, var: int, default=None):
+        if var >= len(self.in_scope) or not self.in_scope[var]:
+            return default
+        lab = self.label[var]
+        lo, hi = np.searchsorted(self.sorted_labels, [lab, lab + 1])
+        return sorted(int(x) for x in self.members[lo:hi])
+
+
+def system(m: Model, comp: list[int], know: Knowledge) -> lp.System:
+    """The LP of a component: its unknown variables, the rows they are in, and the coupling bounds."""
+    s = lp.System()
+    comp_set = set(comp)
+    for v in comp:
+        meas = m.measure_of(v)
+        if meas == "n":
+            s.var(v, 1.0 if know.at_least_one(v) else 0.0, lp.INF)
+        elif meas.startswith("S."):
+            s.var(v, -lp.INF, lp.INF)
+        else:
+            s.var(v, 0.0, lp.INF)
+        iv = know.interval(v)
+        if iv is not None:  # known only as a band
+            s.var(v, iv[0], iv[1])
+    rows_done = set()
+    for v in comp:
+        meas = m.measure_of(v)
+        for c in m.carriers(v):
+            for r in m.relations_of(c):
+                if (r, meas) in rows_done or meas not in m.measures_of[m.rel_family[r]]:
+                    continue
+                rows_done.add((r, meas))
+                members, coef = m.members(r)
+                terms: dict[int, float] = {}
+                lo = hi = 0.0
+                for x, a in zip(members, coef):
+                    w = m.var(x, meas)
+                    iv = None if know.is_free(w) else know.interval(w)
+                    if iv is None:
+                        if w in comp_set:
+                            j = s.index[w]
+                            terms[j] = terms.get(j, 0.0) + a
+                        else:  # not connected: cannot happen for an unknown in a row of the component
+                            raise AssertionError(f"variable {w} outside its component")
+                    else:
+                        lo += a * (iv[0] if a > 0 else iv[1])
+                        hi += a * (iv[1] if a > 0 else iv[0])
+                s.row(terms, -hi - TOL, -lo + TOL, tag=r)
+        for row, lo, hi in know.extra_rows(v):
+            if (id(row), 0) in rows_done:
+                continue
+            rows_done.add((id(row), 0))
+            terms, const_lo, const_hi = {}, 0.0, 0.0
+            for w, a in row.items():
+                iv = None if know.is_free(w) else know.interval(w)
+                if iv is None:
+                    if w not in comp_set:
+                        terms = None
+                        break
+                    terms[s.index[w]] = a
+                else:
+                    const_lo += a * (iv[0] if a > 0 else iv[1])
+                    const_hi += a * (iv[1] if a > 0 else iv[0])
+            if terms is not None:
+                s.row(terms, lo - const_hi, hi - const_lo)
+        # coupling of sums and counts to n
+        if meas != "n":
+            for c in m.carriers(v):
+                wn = m.var(c, "n")
+                ivn = None if know.is_free(wn) else know.interval(wn)
+                if ivn is None and wn not in comp_set:
+                    continue  # n left out of this LP (a relaxation only: the bounds tie S to n)
+                j = s.index[v]
+                if meas.startswith("S."):
+                    b_lo, b_hi = m.score_bounds(c, meas)
+                    if ivn is None:
+                        jn = s.index[wn]
+                        if math.isfinite(b_lo):
+                            s.row({j: 1.0, jn: -b_lo}, 0.0, lp.INF)
+                        if math.isfinite(b_hi):
+                            s.row({j: 1.0, jn: -b_hi}, -lp.INF, 0.0)
+                    else:
+                        s.var(v, b_lo * ivn[0] if b_lo >= 0 else b_lo * ivn[1],
+                              b_hi * ivn[1] if b_hi >= 0 else b_hi * ivn[0])
+                else:  # a count of pupils with an attribute: 0 ≤ C ≤ n
+                    if ivn is None:
+                        s.row({j: 1.0, s.index[wn]: -1.0}, -lp.INF, 0.0)
+                    else:
+                        s.var(v, 0.0, ivn[1])
+    return s
+
+
+class Certifier:
+    """Decides "can x reach this side of t?" questions on one system, reusing every point it finds.
+
+    Each question is one LP (max or min of a linear expression).  Every optimal point is a
+    feasible assignment of the hidden values, so it also answers other questions for free:
+    most cells of a component are cleared by a handful of solves.  Expressions are over
+    model variables; known ones are replaced by their (exact) values.
+    """
+
+    def __init__(self, system: lp.System, know: Knowledge | None = None):
+        self.system = system
+        self.know = know
+        self.solver = lp.Solver(system)
+        self.points: list[np.ndarray] = []
+
+    def _columns(self, expr: dict[int, float]) -> tuple[dict[int, float], float]:
+        cols, const = {}, 0.0
+        for v, a in expr.items():
+            j = self.system.index.get(v)
+            if j is not None:
+                cols[j] = cols.get(j, 0.0) + a
+            else:
+                iv = self.know.interval(v) if self.know else None
+                if iv is None:
+                    raise KeyError(f"variable {v} is neither in the system nor known")
+                const += a * (iv[0] + iv[1]) / 2
+        return cols, const
+
+    def ask(self, q: "Question") -> bool:
+        expr, const = self._columns(q.expr)
+        if not expr:
+            return (const >= q.target - TOL) if q.maximize else (const <= q.target + TOL)
+        pupil = self.system.index.get(q.needs_pupil) if q.needs_pupil is not None else None
+        return self.reaches(expr, q.maximize, q.target - const, pupil)
+
+    def reaches(self, expr: dict[int, float], maximize: bool, target: float, pupil: int | None = None) -> bool:
+        """Can Σ a·x reach ``target`` (from below when maximizing)?  ``pupil``: a column that must be ≥ 1."""
+        cols = np.fromiter(expr.keys(), dtype=np.int64, count=len(expr))
+        coef = np.fromiter(expr.values(), dtype=float, count=len(expr))
+        if self.points:
+            pts = np.stack(self.points)
+            if pupil is not None:
+                pts = pts[pts[:, pupil] >= 1.0 - TOL]
+            if len(pts):
+                vals = pts[:, cols] @ coef
+                if (vals.max() >= target - TOL) if maximize else (vals.min() <= target + TOL):
+                    return True
+        if pupil is not None:
+            self.solver.set_lower(pupil, max(1.0, self.system.lb[pupil]))
+        value, x = self.solver.optimum(expr, maximize)
+        if pupil is not None:
+            self.solver.set_lower(pupil, self.system.lb[pupil])
+        if x is not None:
+            self.points.append(x)
+        if math.isnan(value):
+            return False
+        return value >= target - TOL if maximize else value <= target + TOL
+
+    def binding_tags(self) -> list:
+        """The tags of the rows that held the last optimum back (largest dual first)."""
+        d = self.solver.row_dual
+        if d is None:
+            return []
+        order = np.argsort(-np.abs(d))
+        return [self.system.r_tag[i] for i in order if abs(d[i]) > 1e-9 and self.system.r_tag[i] is not None]
+
+    def bound(self, expr: dict[int, float], maximize: bool) -> float:
+        return self.solver.optimum(expr, maximize)[0]
+
+
+# --- the protection questions ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """One thing a hidden small group must allow: "its X can reach Y"."""
+
+    cell: int
+    what: str                    # Danish: what the reader must not be able to rule out
+    expr: dict                   # variable → coefficient
+    maximize: bool
+    target: float
+    needs_pupil: int | None = None   # a mean question: this n must be ≥ 1 (a mean of no pupils is no mean)
+
+
+def questions(m: Model, cell: int, know: Knowledge, true_count: dict[str, float] | None = None) -> list[Question]:
+    """What protecting one primary cell means (the rule is documented in the README).
+
+    * its n can exceed the threshold k (a reader cannot tell it is a small group);
+    * each mean can move ``Family.mean_protection`` below and above its true value (or to
+      the scale's end) — "mean ≥ a" is feasible exactly when max (S − a·n) ≥ 0 with n ≥ 1.
+    """
+    fam = FAMILIES[m.family[cell]]
+    vn = m.var(cell, "n")
+    out = []
+    if know.is_free(vn):
+        out.append(Question(cell, f"n over {m.threshold[cell]}", {vn: 1.0}, True, m.threshold[cell] + 1.0))
+    n = m.n[cell]
+    for mm in fam.means:
+        meas = f"S.{mm}"
+        true = m.values[meas][cell] / n if n else math.nan
+        vs = m.var(cell, meas)
+        if not math.isfinite(true) or not know.is_free(vs):
+            continue
+        b_lo, b_hi = m.score_bounds(cell, meas)
+        d = fam.mean_protection(true)
+        hi_t, lo_t = min(b_hi, true + d), max(b_lo, true - d)
+        out.append(Question(cell, f"{mm} op til {hi_t:.1f}", {vs: 1.0, vn: -hi_t}, True, 0.0, vn))
+        out.append(Question(cell, f"{mm} ned til {lo_t:.1f}", {vs: 1.0, vn: -lo_t}, False, 0.0, vn))
+    return out
+
+
+def count_questions(m: Model, cell: int, measure: str, know: Knowledge, k: int) -> list[Question]:
+    """A count (or its complement) of 1 … k pupils must be able to reach 0 or k + 1 (either will do)."""
+    c = m.values[measure][cell]
+    n = m.n[cell]
+    vc, vn = m.var(cell, measure), m.var(cell, "n")
+    if not know.is_free(vc):
+        return []
+    if 1 <= c <= k:
+        q = {vc: 1.0}
+    elif 1 <= n - c <= k:
+        q = {vc: -1.0, vn: 1.0}
+    else:
+        return []
+    name = measure[2:]
+    return [Question(cell, f"{name} kan være 0", q, False, 0.0),
+            Question(cell, f"{name} kan være over {k}", q, True, k + 1.0)]
