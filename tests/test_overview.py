@@ -56,12 +56,12 @@ def test_flag_phrases_say_who_is_lower():
     assert overview.flag_phrase("svarprocent", "", 71.6) == "Svarprocent 72 %"
 
 
-def test_school_table_reads_the_aggregates_only(built):
+def test_school_table_reads_the_published_tables_only(built):
     k = MunicipalityOverview.load("820", built.processed)
     tab = k.overview_table()
     assert not PUPIL_COLUMNS & set(tab.columns)
     assert list(tab["niveau"]) == ["skole"] * 3 + ["kommune", "program", "land"]
-    agg = store.current(built.processed) / "aggregates"
+    agg = store.published(store.current(built.processed))
     means = pd.read_parquet(agg / "survey_means.parquet")
     row = means[(means["niveau"] == "skole") & (means["kode"] == AARS) & (means["runde"] == k.latest_round)
                 & (means["dimension"] == "faglig_trivsel") & (means["gruppe_type"] == "alle")]

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import build as build_mod, config, params as params_mod, privacy
+from . import build as build_mod, config, params as params_mod, privacy, store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Datapakker for skoler: demodata, indlæsning, parametre, byg og udgiv.")
@@ -145,7 +145,6 @@ def check(base: Path | None = BaseOpt,
 @app.command()
 def params(base: Path | None = BaseOpt) -> None:
     """Write one params YAML per school (keeps goals someone edited)."""
-    from . import store
 
     paths = _paths(base)
     demo_data = store.is_demo(store.current(paths.processed))
@@ -287,8 +286,8 @@ def _params_complete(paths: config.Paths) -> bool:
 
     try:
         version = Path(os.path.realpath(paths.processed / "current"))
-        ids = pq.read_table(version / "aggregates" / "schools.parquet", columns=["institutionsnummer"]).column(0)
-        data_time = (version / "aggregates" / "schools.parquet").stat().st_mtime
+        ids = pq.read_table(store.published(version) / "schools.parquet", columns=["institutionsnummer"]).column(0)
+        data_time = (store.published(version) / "schools.parquet").stat().st_mtime
         return all((paths.params / f"{i}.yaml").stat().st_mtime >= data_time for i in ids.to_pylist())
     except OSError:
         return False

@@ -92,12 +92,28 @@ def _band_sql(col: str = "klassetrin") -> str:
             f"WHEN {col} <= 9 THEN '{b[2]}' ELSE '{b[3]}' END")
 
 
-def distribution_table(con: duckdb.DuckDBPyConnection, min_group: int = MIN_GROUP) -> pd.DataFrame:
+def distribution_cells(frame: pd.DataFrame) -> pd.Series:
+    """The publication cell (``publication.cells``) of each distribution row: the same group of
+    pupils as the municipality's or the programme's survey cell, so it is shown only as that is."""
+    from .publication import cells as C  # noqa: PLC0415
+
+    niveau = np.where(frame["kommunekode"] == ALL, C.PROGRAM, "kommune")
+    kode = frame["kommunekode"].where(frame["kommunekode"] != ALL, C.PROGRAM).astype(str)
+    koen, band = frame["koen"].astype(str), frame["klassetrin"].map(C.BAND_CODES).fillna(ALL)
+    gruppe = np.where(koen == ALL, band, np.where(band == ALL, koen, koen + "·" + band))
+    return ("S" + C.SEP + pd.Series(niveau, index=frame.index) + C.SEP + kode + C.SEP + frame["runde"].astype(str)
+            + C.SEP + frame["dimension"].astype(str) + C.SEP + pd.Series(gruppe, index=frame.index))
+
+
+def distribution_table(con: duckdb.DuckDBPyConnection, min_group: int = MIN_GROUP,
+                       status: pd.Series | None = None) -> pd.DataFrame:
     """n, mean, SD and quantiles of every dimension per municipality × round × gender × grade band.
 
     All margins are included ('alle' for gender or grade band, kommunekode 'alle' for all
     municipalities).  Groups under ``min_group`` pupils are absent, and so is any group that
-    could be recovered from a shown total and its shown siblings; quantiles are NaN under
+    could be recovered from a shown total and its shown siblings; with ``status`` (the
+    publication's cell statuses) a row is shown only where its cell is ``vist``, so the
+    explorer publishes nothing the site's suppression has not decided; quantiles are NaN under
     ``QUANTILE_MIN_N``.  Columns: kommunekode, kommune, runde, dimension, koen, klassetrin,
     n, mean, sd, p10, p25, median, p75, p90.
     """
@@ -122,6 +138,8 @@ def distribution_table(con: duckdb.DuckDBPyConnection, min_group: int = MIN_GROU
         frame[c] = quant[:, i]
     frame["n"] = frame["n"].astype(int)
     hidden = _suppress_hierarchy(frame, min_group)
+    if status is not None:  # the site's own decision: a row is shown only where its cell is
+        hidden |= distribution_cells(frame).map(status).ne("vist").to_numpy()
     out = frame[~hidden].copy()
     out.loc[out["n"] < QUANTILE_MIN_N, Q_COLS] = np.nan
     names = con.execute("SELECT DISTINCT kommunekode, kommune FROM skoler").df()
@@ -409,7 +427,7 @@ class Explorer:
     @classmethod
     def load(cls, processed_dir: str | Path | None = None, site_root: str = "../") -> "Explorer":
         con, version = connect(processed_dir)
-        agg = version / "aggregates"
+        agg = store.published(version)
         rounds = pd.read_parquet(agg / "rounds.parquet")
         plots.configure(site_root)
         return cls(con=con, version=version, demo=store.is_demo(version),
@@ -428,8 +446,29 @@ class Explorer:
     # --- cached aggregates -------------------------------------------------------------------
     def distributions_table(self) -> pd.DataFrame:
         if "fordelinger" not in self.tables:
-            self.tables["fordelinger"] = distribution_table(self.con)
+            self.tables["fordelinger"] = distribution_table(self.con, status=self.cell_status())
         return self.tables["fordelinger"]
+
+    def cell_status(self) -> pd.Series | None:
+        """Cell id → status of the published survey cells (None for a version without them)."""
+        path = store.published(self.version) / "celler.parquet"
+        if not path.is_file():
+            return None
+        c = pd.read_parquet(path, columns=["id", "family", "status"], filters=[("family", "=", "S")])
+        return c.set_index("id")["status"]
+
+    def gap_schools(self) -> set[str] | None:
+        """Schools whose boys' and girls' faglig trivsel is shown in the latest round (their own page's cells)."""
+        status = self.cell_status()
+        if status is None:
+            return None
+        shown = status[status.eq("vist") & status.index.str.startswith("S|skole|")
+                       & status.index.str.contains(f"|{self.latest_round}|faglig_trivsel|", regex=False)]
+        parts = shown.index.str.split("|")
+        by_school: dict[str, set] = {}
+        for p in parts:
+            by_school.setdefault(p[2], set()).add(p[-1])
+        return {k for k, g in by_school.items() if {"dreng", "pige"} <= g}
 
     def model_tables(self) -> dict[str, pd.DataFrame]:
         if "icc" not in self.tables:
@@ -438,7 +477,11 @@ class Explorer:
             faglig = pupils[(pupils["dimension"] == "faglig_trivsel") & (pupils["runde"] != self.latest_round)]
             self.tables.update(multilevel_tables(pd.concat([latest, faglig], ignore_index=True)))
             try:
-                gaps = school_gaps(latest[latest["dimension"] == "faglig_trivsel"], self.schools)
+                faglig_latest = latest[latest["dimension"] == "faglig_trivsel"]
+                keep = self.gap_schools()
+                if keep is not None:  # a school's gap only where its page shows both genders
+                    faglig_latest = faglig_latest[faglig_latest["institutionsnummer"].astype(str).isin(keep)]
+                gaps = school_gaps(faglig_latest, self.schools)
                 self.gap_attrs = dict(gaps.attrs)
             except ValueError as exc:
                 gaps = pd.DataFrame(columns=["institutionsnummer", "skolenavn", "kommunekode", "kommune", "n_dreng",
@@ -450,7 +493,7 @@ class Explorer:
 
     def school_table(self) -> pd.DataFrame:
         if "skoler" not in self.tables:
-            self.tables["skoler"] = school_level(self.version / "aggregates", self.latest_round, self.school_year)
+            self.tables["skoler"] = school_level(store.published(self.version), self.latest_round, self.school_year)
         return self.tables["skoler"]
 
     def spread_table(self) -> pd.DataFrame:

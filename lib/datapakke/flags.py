@@ -66,10 +66,19 @@ def _label(d: str) -> str:
 
 
 def response_rate_flags(rr: pd.DataFrame, latest: str) -> list[dict]:
+    """Low response in the latest round; a rate shown only as a band ('højst 30 %') counts when it is low."""
     r = rr[(rr["niveau"] == "skole") & (rr["klassetrin"] == "alle") & (rr["runde"] == latest)]
-    r = r[r["svarprocent"] < config.LOW_RESPONSE_RATE_PCT]
+    banded_low = r["svarprocent_status"].eq("lav") if "svarprocent_status" in r else pd.Series(False, index=r.index)
+    r = r[(r["svarprocent"] < config.LOW_RESPONSE_RATE_PCT) | banded_low]
+
+    def rate(x) -> str:
+        return fmt.banded(x.svarprocent, getattr(x, "svarprocent_tekst", ""), lambda v: fmt.pct(v, 0))
+
+    def answers(x) -> str:
+        return fmt.banded(x.besvarelser, getattr(x, "besvarelser_tekst", ""), fmt.count)
+
     return [_row(x.kode, "svarprocent", "", f"Lav svarprocent i {latest}",
-                 f"{fmt.pct(x.svarprocent, 0)} af eleverne svarede ({fmt.count(x.besvarelser)} af {fmt.count(x.elever)}); "
+                 f"{rate(x)} af eleverne svarede ({answers(x)} af {fmt.count(x.elever)}); "
                  f"grænsen er {fmt.pct(config.LOW_RESPONSE_RATE_PCT, 0)}.",
                  "Hvem svarede ikke – og kan det ændre billedet? Hvordan sikrer vi svar fra alle næste gang?",
                  x.svarprocent) for x in r.itertuples()]

@@ -13,7 +13,8 @@ import pandas as pd
 from .config import DEMO_MARKER
 
 SUPPRESSED = "–"
-FOOTNOTE = "– = ikke vist: for få elever bag tallet (diskretionering), eller tallet mangler."
+FOOTNOTE = ("– = ikke vist: for få elever bag tallet, eller tallet kunne regnes ud fra andre viste tal "
+            "(diskretionering), eller tallet mangler. «højst 7 %» o.l.: det præcise tal ville vise 1–3 elever.")
 
 
 def num(x, decimals: int = 0, suffix: str = "", sign: bool = False) -> str:
@@ -33,6 +34,13 @@ def pct(x, decimals: int = 1) -> str:
 
 def count(x) -> str:
     return num(x, 0)
+
+
+def banded(x, text, formatter=pct) -> str:
+    """A count or share as published: its band ('højst 7 %') where the exact figure is withheld."""
+    if isinstance(text, str) and text:
+        return text
+    return formatter(x)
 
 
 def demo_banner(demo: bool) -> str:

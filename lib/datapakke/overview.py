@@ -170,7 +170,7 @@ def school_table(schools: pd.DataFrame, means: pd.DataFrame, gaps: pd.DataFrame,
     key = ["niveau", "kode"]
 
     rr = rates[(rates["klassetrin"] == "alle") & (rates["runde"] == latest_round)]
-    out = out.merge(rr[key + ["svarprocent"]], on=key, how="left")
+    out = out.merge(rr[key + ["svarprocent", *[c for c in ["svarprocent_tekst"] if c in rr]]], on=key, how="left")
     m = means[(means["runde"] == latest_round) & (means["gruppe_type"] == "alle")]
     wide = m.pivot_table(index=key, columns="dimension", values="mean", aggfunc="first", dropna=False)
     wide = wide.reindex(columns=[d for d in config.DIMENSIONS if d in wide.columns]).reset_index()
@@ -181,8 +181,9 @@ def school_table(schools: pd.DataFrame, means: pd.DataFrame, gaps: pd.DataFrame,
     out = out.merge(g, on=key, how="left")
     if len(absence):
         a = absence[(absence["gruppe_type"] == "alle") & (absence["skoleaar"] == school_year)]
-        a = a[key + ["samlet_pct", "andel_over_10_pct"]].rename(
-            columns={"samlet_pct": "fravaer_pct", "andel_over_10_pct": "over_10_pct"})
+        a = a[key + ["samlet_pct", "andel_over_10_pct", *[c for c in ["andel_over_10_pct_tekst"] if c in a]]].rename(
+            columns={"samlet_pct": "fravaer_pct", "andel_over_10_pct": "over_10_pct",
+                     "andel_over_10_pct_tekst": "over_10_pct_tekst"})
         out = out.merge(a, on=key, how="left")
     else:
         out["fravaer_pct"] = np.nan
@@ -206,7 +207,8 @@ def response_table(rates: pd.DataFrame, schools: pd.DataFrame, rounds: list[str]
               & (((rates["niveau"] == "skole") & rates["kode"].isin(ids))
                  | ((rates["niveau"] == "kommune") & (rates["kode"] == str(municipality_code))))]
     names = dict(zip(ids, schools["skolenavn"]))
-    out = r[["niveau", "kode", "runde", "elever", "besvarelser", "svarprocent"]].copy()
+    out = r[["niveau", "kode", "runde", "elever", "besvarelser", "svarprocent",
+             *[c for c in ("besvarelser_tekst", "svarprocent_tekst") if c in r]]].copy()
     out["navn"] = [names.get(k, "Kommunen") if n == "skole" else "Kommunen" for n, k in zip(out["niveau"], out["kode"])]
     out = out[out["runde"].isin(rounds)]
     return out.sort_values(["niveau", "navn", "runde"], key=lambda s: s.map({"skole": 0, "kommune": 1})
@@ -269,7 +271,7 @@ class MunicipalityOverview:
         """
         processed = Path(processed_dir) if processed_dir else config.Paths.default().processed
         version = store.current(processed)
-        agg = version / "aggregates"
+        agg = store.published(version)
         schools = pd.read_parquet(agg / "schools.parquet")
         mine = schools[schools["kommunekode"] == str(municipality_code)].sort_values("skolenavn").reset_index(drop=True)
         if mine.empty:
@@ -558,7 +560,7 @@ class MunicipalityOverview:
             cells = [f'<{tag} class="dp-left" data-v="{html.escape(str(r["navn"]))}">{name_html}</{tag}>']
             for col, _, f in spec:
                 cls = ' class="dp-low"' if low(r, col) else ""
-                cells.append(f'<td{cls} data-v="{_value(r[col])}">{f(r[col])}</td>')
+                cells.append(f'<td{cls} data-v="{_value(r[col])}">{html.escape(fmt.banded(r[col], r.get(f"{col}_tekst", ""), f))}</td>')
             return "<tr>" + "".join(cells) + "</tr>"
 
         body = "".join(row(r, self.link(r["kode"])) for _, r in tab[tab["niveau"] == "skole"].iterrows())
@@ -661,6 +663,8 @@ class MunicipalityOverview:
         """Svarprocent per school and round; the schools below the threshold are named."""
         rt = response_table(self.read("response_rates"), self.schools, self.rounds, self.municipality_code)
         wide = rt.pivot_table(index=["niveau", "kode"], columns="runde", values="svarprocent", aggfunc="first", dropna=False)
+        texts = rt.assign(t=rt.get("svarprocent_tekst", pd.Series("", index=rt.index)).fillna("")).pivot_table(
+            index=["niveau", "kode"], columns="runde", values="t", aggfunc="first")
         pupils = rt[rt["runde"] == self.latest_round].set_index(["niveau", "kode"])["elever"]
         limit = config.LOW_RESPONSE_RATE_PCT
         rows = []
@@ -671,7 +675,8 @@ class MunicipalityOverview:
             for r in self.rounds:
                 v = wide.at[(niveau, kode), r] if (niveau, kode) in wide.index and r in wide.columns else np.nan
                 cls = ' class="dp-low"' if niveau == "skole" and pd.notna(v) and v < limit else ""
-                cells.append(f'<td{cls} data-v="{_value(v)}">{fmt.pct(v, 0)}</td>')
+                t = texts.at[(niveau, kode), r] if (niveau, kode) in texts.index and r in texts.columns else ""
+                cells.append(f'<td{cls} data-v="{_value(v)}">{html.escape(fmt.banded(v, t, lambda x: fmt.pct(x, 0)))}</td>')
             rows.append(("tfoot" if niveau == "kommune" else "tbody", "<tr>" + "".join(cells) + "</tr>"))
         head = sortable_head(["Skole", f"Elever {self.latest_round}", *[f"Svarprocent {r}" for r in self.rounds]])
         body = "".join(r for part, r in rows if part == "tbody")

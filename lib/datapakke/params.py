@@ -37,7 +37,7 @@ def params_path(folder: Path, school_id: str) -> Path:
 
 def write_params(processed: Path, folder: Path, demo: bool = False) -> list[Path]:
     """(Re)generate every school's params file, keeping hand-edited goals."""
-    agg = store.current(processed) / "aggregates"
+    agg = store.published(store.current(processed))
     schools = pd.read_parquet(agg / "schools.parquet")
     rounds = pd.read_parquet(agg / "rounds.parquet")
     written = []

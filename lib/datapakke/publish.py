@@ -98,7 +98,7 @@ def assemble(paths: config.Paths) -> Path:
 
     version = store.current(paths.processed)
     demo = store.is_demo(version)
-    schools = pd.read_parquet(version / "aggregates" / "schools.parquet")
+    schools = pd.read_parquet(store.published(version) / "schools.parquet")
     names = {slug(k): k for k in schools["kommune"].unique()}
     pages = _school_pages(project)
     municipality_links = []

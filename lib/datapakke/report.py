@@ -48,6 +48,17 @@ def warning(text: str) -> str:
     return f'<div class="dp-warning" role="note">⚠ {text}</div>'
 
 
+def _text(frame: pd.DataFrame, col: str, key) -> str:
+    """The published band text of one count (``<col>_tekst``), '' where the exact figure is shown."""
+    t = frame.get(f"{col}_tekst")
+    return "" if t is None or key not in t.index else str(t.get(key) or "")
+
+
+def _texts(frame: pd.DataFrame, col: str) -> list[str]:
+    t = frame.get(f"{col}_tekst")
+    return [""] * len(frame) if t is None else t.fillna("").astype(str).tolist()
+
+
 @dataclass
 class SchoolReport:
     """The school's view of the aggregates: its own rows, its municipality's and the programme's."""
@@ -68,7 +79,7 @@ class SchoolReport:
              rounds: list[str] | None = None, goals: list[dict] | None = None, site_root: str = "../") -> "SchoolReport":
         processed = Path(processed_dir) if processed_dir else config.Paths.default().processed
         version = store.current(processed)
-        agg = version / "aggregates"
+        agg = store.published(version)
         schools = pd.read_parquet(agg / "schools.parquet")
         row = schools[schools["institutionsnummer"] == str(school_id)]
         if row.empty:
@@ -141,17 +152,21 @@ class SchoolReport:
             "Skoleår": rounds["skoleaar"],
             "Besvaret": [_dates(dates["fra"].get(r), dates["til"].get(r)) for r in rounds["runde"]],
             "Elever": [fmt.count(total["elever"].get(r)) for r in rounds["runde"]],
-            "Besvarelser": [fmt.count(total["besvarelser"].get(r)) for r in rounds["runde"]],
-            "Svarprocent": [fmt.pct(total["svarprocent"].get(r), 0) for r in rounds["runde"]],
+            "Besvarelser": [fmt.banded(total["besvarelser"].get(r), _text(total, "besvarelser", r), fmt.count)
+                            for r in rounds["runde"]],
+            "Svarprocent": [fmt.banded(total["svarprocent"].get(r), _text(total, "svarprocent", r), lambda v: fmt.pct(v, 0))
+                            for r in rounds["runde"]],
         })
         grades = school[school["klassetrin"] != "alle"].copy()
         grades["k"] = grades["klassetrin"].astype(int)
-        wide = grades.pivot_table(index="k", columns="runde", values="svarprocent", aggfunc="first", dropna=False)
+        grades["vist"] = [fmt.banded(v, t, lambda x: fmt.pct(x, 0)) for v, t in zip(grades["svarprocent"], _texts(grades, "svarprocent"))]
+        wide = grades.pivot_table(index="k", columns="runde", values="vist", aggfunc="first", dropna=False)
         pupils = grades[grades["runde"] == self.latest_round].set_index("k")["elever"]
         grade_rows = pd.DataFrame({
             "Klassetrin": [f"{k}. kl." for k in wide.index],
             f"Elever ({self.latest_round})": [fmt.count(pupils.get(k)) for k in wide.index],
-            **{f"Svarprocent {r}": [fmt.pct(wide.at[k, r], 0) if r in wide else fmt.SUPPRESSED for k in wide.index]
+            **{f"Svarprocent {r}": [wide.at[k, r] if r in wide and isinstance(wide.at[k, r], str) else fmt.SUPPRESSED
+                                       for k in wide.index]
                for r in self.rounds},
         })
         low = total[total["svarprocent"] < config.LOW_RESPONSE_RATE_PCT]
@@ -517,7 +532,8 @@ class SchoolReport:
                 name = GENDER_LABELS.get(r.gruppe, f"{r.gruppe}. kl.")
                 kk = k["samlet_pct"].get((gtype, r.gruppe))
                 rows.append([name, fmt.count(r.n), fmt.pct(r.samlet_pct), fmt.pct(r.sygdom_pct), fmt.pct(r.lovligt_pct),
-                             fmt.pct(r.ulovligt_pct), fmt.pct(r.andel_over_10_pct), fmt.pct(kk)])
+                             fmt.pct(r.ulovligt_pct), fmt.banded(r.andel_over_10_pct, getattr(r, "andel_over_10_pct_tekst", "")),
+                             fmt.pct(kk)])
         parts.append(fmt.table(pd.DataFrame(rows, columns=["Gruppe", "Elever", "Samlet", "Syg", "Lovligt", "Ulovligt",
                                                            "Andel over 10 %", "Kommunen samlet"]),
                                f"Fravær pr. køn og klassetrin, {year}"))
@@ -544,7 +560,7 @@ class SchoolReport:
         land = nat[(nat["niveau"] == "land") & (nat["indikator"] == "andel_over_10pct_fravaer") & (nat["skoleaar"] == year)]
 
         def cell(frame, niveau, col, f):
-            return f(frame[col].get(niveau)) if niveau in frame.index else fmt.SUPPRESSED
+            return fmt.banded(frame[col].get(niveau), _text(frame, col, niveau), f) if niveau in frame.index else fmt.SUPPRESSED
 
         parts.append(fmt.table(pd.DataFrame({
             "": ["Andel elever med over 10 % samlet fravær (statistik)",

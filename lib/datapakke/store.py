@@ -35,6 +35,15 @@ def current(processed: Path) -> Path:
     return link.resolve()
 
 
+#: The folder of a version holding the published tables (``publication.write_all``).
+PUBLISHED = "publication"
+
+
+def published(version: Path) -> Path:
+    """The published (suppressed) tables of a version: the only tables pages may read."""
+    return Path(version) / PUBLISHED
+
+
 def is_demo(folder: Path) -> bool:
     """Was this raw folder or processed version made from synthetic demo data?"""
     return (Path(folder) / config.DEMO_FILE).is_file()

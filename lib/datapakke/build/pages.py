@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import config, params as params_mod
+from .. import config, params as params_mod, store
 from ..params import slug
 from . import inputs
 
@@ -167,7 +167,7 @@ def _processed_for(params_folder: Path) -> Path:
 
 def _schools_in_data(processed: Path) -> set[str] | None:
     """Institution numbers in ``processed/current``; None when nothing is ingested yet."""
-    path = Path(processed) / "current" / "aggregates" / "schools.parquet"
+    path = Path(processed) / "current" / store.PUBLISHED / "schools.parquet"
     if not path.is_file():
         return None
     import pyarrow.parquet as pq  # noqa: PLC0415

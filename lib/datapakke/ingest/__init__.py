@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import aggregate, config, privacy, store, survey
+from .. import aggregate, config, privacy, publication, store, survey
 from ..validate import DataError, Report, check_columns, cpr_checks, cross_checks, enrolment_checks  # noqa: F401
 from ..validate import _school_year_of as validate_school_year
 from . import categories
@@ -202,6 +202,7 @@ def ingest(raw: Path, processed: Path) -> IngestResult:
             store.write_parquet(frame.sort_values(list(frame.columns[:2])).reset_index(drop=True), out / f"{name}.parquet")
         store.write_parquet(scores, out / "scores.parquet")
         aggregate.write_all(t, scores, out / "aggregates")
+        publication.write_all(out / "aggregates", out / publication.FOLDER)
         if demo:
             (out / config.DEMO_FILE).write_text(config.DEMO_MARKER + "\n", encoding="utf-8")
         (out / "valideringsrapport.txt").write_text(report.text() + "\n", encoding="utf-8")
