@@ -42,6 +42,7 @@ import plotly
 import yaml
 
 from . import config, fmt, privacy, site_offline, store
+from .publication import audit
 from .params import slug
 
 SITE = "_site"
@@ -57,6 +58,10 @@ class PrivacyViolation(PublishRefused):
 
 class SiteNotOffline(PublishRefused):
     """A page of the built site would load something from the network."""
+
+
+class DisclosureRisk(PublishRefused):
+    """The site's tables give away a protected cell (``publication.audit``)."""
 
 
 @dataclass(frozen=True)
@@ -456,6 +461,12 @@ def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
     if problems:
         shutil.rmtree(site, ignore_errors=True)
         raise PrivacyViolation("Webstedet er IKKE udgivet. Mulige elevoplysninger fundet:\n" + "\n".join(problems[:20]))
+    if (store.published(version) / "celler.parquet").is_file():
+        try:
+            stats["audit"] = audit.check(site, version)
+        except audit.AuditFailed as exc:
+            shutil.rmtree(site, ignore_errors=True)
+            raise DisclosureRisk(str(exc)) from None
     if staging is not None:
         old = project / ".site-old"
         shutil.rmtree(old, ignore_errors=True)

@@ -314,7 +314,7 @@ def published(cells: pd.DataFrame, rounds: list[str]) -> np.ndarray:
     out |= s & band & ((runde == latest) | (niveau != "skole"))
     out |= s & crossed & (((runde == latest) & (dimension == "faglig_trivsel")) | (niveau != "skole"))
     a = fam.isin(["A", "M", "T"])
-    years = key.where(a).str.split(SEP).str[0]
+    years = key.where(a).astype(object).str.split(SEP).str[0] if a.any() else pd.Series(None, index=key.index, dtype=object)
     latest_year = years.dropna().max() if a.any() else None
     out |= (fam == "A") & ((gruppe == "alle") | (years == latest_year))
     out |= fam.isin(["M", "T"]) & (years == latest_year)

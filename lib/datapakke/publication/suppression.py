@@ -279,6 +279,42 @@ def _repair_candidate(m: Model, cell: int, comp: list[int], hidden: np.ndarray, 
     return None
 
 
+def primary_cells(m: Model) -> np.ndarray:
+    """Small groups (≤ 5 respondents or ≤ 3 pupils) that some page publishes, with their linked cells."""
+    primary = (m.n >= 1) & (m.n <= m.threshold)
+    # linked cells show the same pupils: small in one family is small in all
+    primary = primary | pd.Series(primary).groupby(m.label).transform("any").to_numpy()
+    return primary & m.published
+
+
+def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set | None = None) -> list:
+    """One pass of the LP test: [((cell, how, binding relations), component)] for every small
+    cell a reader who sees everything not ``hidden`` could pin (n or a mean)."""
+    passed = set() if passed is None else passed
+    cells = sorted(np.flatnonzero(primary), key=lambda i: m.ids[i])
+    know = Truth(m, hidden)
+    fails, seen = [], set()
+    comps = {ms: components_all(m, know, ms) for ms in {x for c in cells for x in measure_sets(m.family[c])}}
+    for c in cells:
+        for measures in measure_sets(m.family[c]):
+            start = [m.var(c, x) for x in measures if x in m.measures_of[m.family[c]]]
+            if any(v in seen for v in start):
+                continue
+            comp = sorted({w for v in start for w in comps[measures].get(v, [])})
+            if not comp:
+                continue
+            seen.update(comp)
+            key = (measures, tuple(comp))
+            if key in passed:
+                continue
+            found = check_component(m, comp, know, primary, measures)
+            if found:
+                fails += [(f, comp) for f in found]
+            else:
+                passed.add(key)
+    return fails
+
+
 def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarray]:
     """(primary, hidden) per cell for n and means; cells no page publishes count as hidden.
 
@@ -286,35 +322,12 @@ def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarr
     cell a reader could pin; run the local rules; repeat until every component passes.  A
     component that passed is not checked again unless it changed.
     """
-    primary = (m.n >= 1) & (m.n <= m.threshold)
-    # linked cells show the same pupils: small in one family is small in all
-    primary = primary | pd.Series(primary).groupby(m.label).transform("any").to_numpy()
-    primary &= m.published
+    primary = primary_cells(m)
     hideable = (m.rank < LEVEL_RANK["program"]) & m.published
     hidden = complements(m, primary | ~m.published, hideable, primary)
     passed: set = set()
-    cells = sorted(np.flatnonzero(primary), key=lambda i: m.ids[i])
     for _ in range(max_rounds):
-        know = Truth(m, hidden)
-        fails, seen = [], set()
-        comps = {ms: components_all(m, know, ms) for ms in {x for c in cells for x in measure_sets(m.family[c])}}
-        for c in cells:
-            for measures in measure_sets(m.family[c]):
-                start = [m.var(c, x) for x in measures if x in m.measures_of[m.family[c]]]
-                if any(v in seen for v in start):
-                    continue
-                comp = sorted({w for v in start for w in comps[measures].get(v, [])})
-                if not comp:
-                    continue
-                seen.update(comp)
-                key = (measures, tuple(comp))
-                if key in passed:
-                    continue
-                found = check_component(m, comp, know, primary, measures)
-                if found:
-                    fails += [(f, comp) for f in found]
-                else:
-                    passed.add(key)
+        fails = base_failures(m, hidden, primary, passed)
         if not fails:
             return primary, hidden
         for (bad, why, binding), comp in fails:
@@ -344,13 +357,14 @@ def count_status(m: Model, measure: str, hidden: np.ndarray) -> pd.DataFrame:
 
 
 def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndarray,
-                    max_rounds: int = 200) -> pd.DataFrame:
+                    max_rounds: int = 200, given: pd.DataFrame | None = None, repair: bool = True):
     """Bands and secondary suppression for one count measure (after the cells themselves).
 
     Sensitive are counts (or complements) of 1 … k pupils; each must be able to be 0 or more
-    than k for a reader who sees everything else.
+    than k for a reader who sees everything else.  With ``given`` (statuses as published) and
+    ``repair=False`` nothing is changed: the sensitive cells a reader could pin are returned.
     """
-    st = count_status(m, measure, hidden)
+    st = count_status(m, measure, hidden) if given is None else given.copy()
     status = st["status"].to_numpy(dtype=object).copy()
     lo, hi = st["lo"].to_numpy().copy(), st["hi"].to_numpy().copy()
     have = status != ""
@@ -368,7 +382,7 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
 
     for _ in range(max_rounds):
         # a relation with exactly one member not shown exactly gets a second one
-        while True:
+        while repair:
             exact = status == "vist"
             nonexact_row = m.applies[measure] & have[m.rel_cell] & ~exact[m.rel_cell]
             lone = np.flatnonzero((np.add.reduceat(nonexact_row.astype(np.int64), starts) == 1) & (sizes > 1))
@@ -409,6 +423,8 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
                 passed.add(key)
             else:
                 fails.append((bad, comp))
+        if not repair:
+            return [c for c, _ in fails]
         if not fails:
             return pd.DataFrame({"status": status, "lo": lo, "hi": hi})
         for c, comp in fails:

@@ -1,0 +1,190 @@
+"""The audit in the publish gate: read back what a built site actually publishes and prove it safe.
+
+The suppression (``suppression.py``) decides what may be shown; this module does not trust
+that decision.  It reads every table file the site ships — each school's data package CSVs
+and the explorer's CSVs — and works out which cells (``cells.py``) a reader of the whole site
+sees: a row with a value shows its cell; a derived figure (a gap, a change, a deviation)
+shows every cell it is computed from; an exact count shows that count.  Then, from the true
+internal aggregates:
+
+1. a cell shown in a file that the decision withheld is a leak, named with the files;
+2. with everything seen, an LP per connected group of unknown cells (as ``suppression``'s
+   test, now from the read-back) must not pin any small group's n or mean, nor any count of
+   1–3 pupils.
+
+Any finding makes ``datapakke publish`` refuse (exit 3) and keep the last good site.  What
+the HTML pages and their plots show comes from the same published tables as these files
+(``tables.py``); the pages are not parsed back.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import store
+from . import cells as C
+from .model import build_model
+from .tables import KEY_COLUMNS
+from .suppression import COUNT_DISPLAY, base_failures, count_status, primary_cells, suppress_counts
+
+#: Count columns of the published tables → their count measure.
+COUNT_COLUMNS = {"svarprocent": "besvar", "besvarelser": "besvar", "andel_over_10_pct": "over10",
+                 "ulovligt_10": "u10", "ulovligt_15": "u15"}
+#: Columns that show a cell itself (its n or a mean).
+CELL_VALUES = ["n", "elever", "mean", "sd", "se", "ci_low", "ci_high", *C.MEAN_TYPES]
+BASE_FAMILIES = set(C.FAMILIES)
+
+
+class AuditFailed(RuntimeError):
+    """The published files give away a protected cell."""
+
+
+@dataclass
+class Finding:
+    cell: str
+    how: str
+    files: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        where = ", ".join(self.files[:4]) + (f" … (+{len(self.files) - 4})" if len(self.files) > 4 else "")
+        return f"{self.cell}: {self.how}" + (f" — ses i {where}" if where else "")
+
+
+@dataclass
+class Seen:
+    """What a reader of all files sees: cell → files, (cell, count measure) → files."""
+
+    cells: dict[str, set] = field(default_factory=dict)
+    counts: dict[tuple[str, str], set] = field(default_factory=dict)
+    files: int = 0
+
+    def cell(self, ids, where: str) -> None:
+        for i in ids:
+            self.cells.setdefault(str(i), set()).add(where)
+
+    def count(self, ids, measure: str, where: str) -> None:
+        for i in ids:
+            self.counts.setdefault((str(i), measure), set()).add(where)
+
+
+def _shows(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    cols = [c for c in columns if c in frame.columns]
+    if not cols:
+        return pd.Series(False, index=frame.index)
+    return frame[cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+
+
+def _numeric_values(frame: pd.DataFrame) -> list[str]:
+    """The value columns of a read-back table (not its keys, statuses or band texts)."""
+    return [c for c in frame.columns if c not in KEY_COLUMNS and c not in ("celle_dreng", "celle_pige")
+            and not c.endswith(("_status", "_tekst")) and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year: str) -> Seen:
+    """Every cell the site's table files show."""
+    seen = Seen()
+    bases = derived.groupby("celle")["grundcelle"].apply(list).to_dict()
+    for path in sorted(Path(site).glob("*/*_data/**/*.csv")):
+        where = str(path.relative_to(site))
+        frame = pd.read_csv(path, dtype={"kode": str, "kommunekode": str, "institutionsnummer": str})
+        seen.files += 1
+        if "celle" in frame.columns:
+            family = frame["celle"].astype(str).str.split(C.SEP).str[0]
+            base = family.isin(BASE_FAMILIES)
+            texts = [c for c in frame.columns if c.endswith("_tekst")]
+            banded = frame[texts].fillna("").astype(str).ne("").any(axis=1) if texts else False
+            counted = _shows(frame, list(COUNT_COLUMNS))
+            seen.cell(frame.loc[base & (_shows(frame, CELL_VALUES) | counted | banded), "celle"], where)
+            for col, measure in COUNT_COLUMNS.items():
+                if col in frame.columns:
+                    seen.count(frame.loc[base & pd.to_numeric(frame[col], errors="coerce").notna(), "celle"], measure, where)
+            values = _numeric_values(frame)
+            shown = ~base & _shows(frame, values)
+            for d in frame.loc[shown, "celle"]:
+                seen.cell(bases.get(d, []), where)
+        elif path.name == "fordelinger.csv":
+            from ..explorer import distribution_cells  # noqa: PLC0415
+
+            shown = _shows(frame, ["n", "mean", "sd"])
+            seen.cell(distribution_cells(frame.astype({"runde": str}))[shown], where)
+        elif path.name == "skoler.csv":
+            s = ("S|skole|" + frame["institutionsnummer"] + f"|{latest_round}|faglig_trivsel|alle")
+            seen.cell(s[_shows(frame, ["faglig_trivsel", "n_svar"])], where)
+            a = "A|skole|" + frame["institutionsnummer"] + f"|{latest_year}|alle"
+            seen.cell(a[_shows(frame, ["fravaer_pct", "n_elever"])], where)
+            seen.count(a[_shows(frame, ["over_10_pct"])], "over10", where)
+        elif path.name == "skolers_koensforskel.csv":
+            base = "S|skole|" + frame["institutionsnummer"] + f"|{latest_round}|faglig_trivsel|"
+            seen.cell(base + "dreng", where)
+            seen.cell(base + "pige", where)
+    return seen
+
+
+def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
+    """(findings, facts) for the site built from ``version``: [] when nothing can be pinned."""
+    started = time.perf_counter()
+    pub = store.published(version)
+    agg = {f.stem: pd.read_parquet(f) for f in sorted((Path(version) / "aggregates").glob("*.parquet"))}
+    decided = pd.read_parquet(pub / "celler.parquet").set_index("id")
+    derived = pd.read_parquet(pub / "derived.parquet")
+    rounds = agg["rounds"]["runde"].tolist()
+    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
+    latest_year = max(years.values())
+    seen = read_site(site, derived, rounds[-1], latest_year)
+
+    findings = []
+    status = decided["status"]
+    for cell, files in sorted(seen.cells.items()):
+        st = status.get(cell, "ikke_publiceret")
+        if st != "vist":
+            findings.append(Finding(cell, f"vises, men er {st.replace('ae', 'æ')} diskretioneret"
+                                    if st != "ikke_publiceret" else "vises, men indgår ikke i publiceringen", sorted(files)))
+    for (cell, measure), files in sorted(seen.counts.items()):
+        col = f"status_{measure}"
+        st = decided[col].get(cell) if col in decided.columns else None
+        if st != "vist":
+            findings.append(Finding(cell, f"antallet ({measure}) vises præcist, men må kun vises som interval eller skjult",
+                                    sorted(files)))
+    if findings:
+        return findings, {"files": seen.files, "seconds": time.perf_counter() - started}
+
+    cells = C.build_cells(agg)
+    cells["published"] = C.published(cells, rounds)
+    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()} if "score_bounds" in agg else None
+    m = build_model(cells, bounds, years)
+    observed = m.cells["id"].isin(list(seen.cells)).to_numpy()
+    hidden = ~observed
+    primary = primary_cells(m)
+    for (cell, why, _), comp in base_failures(m, hidden, primary):
+        findings.append(Finding(m.ids[cell], f"kan regnes ud af de viste tal ({why})"))
+    for measure in COUNT_DISPLAY:
+        short = measure[2:]
+        if np.isnan(m.values[measure]).all():
+            continue
+        given = count_status(m, measure, hidden)
+        exact = m.cells["id"].map(lambda i, s=short: (i, s) in seen.counts).to_numpy()
+        decision = m.cells["id"].map(decided[f"status_{short}"]).fillna("").to_numpy() if f"status_{short}" in decided else None
+        st = given["status"].to_numpy(dtype=object)
+        if decision is not None:
+            withheld = (st != "") & ~exact & (decision == "skjult")
+            st[withheld] = "skjult"
+        st[exact & (st != "")] = "vist"
+        given["status"] = st
+        for cell in suppress_counts(m, measure, hidden, primary, given=given, repair=False):
+            findings.append(Finding(m.ids[cell], f"antallet ({short}) kan indsnævres til 1–3 elever"))
+    return findings, {"files": seen.files, "cells_seen": len(seen.cells), "seconds": time.perf_counter() - started}
+
+
+def check(site: Path, version: Path) -> dict:
+    """Raise ``AuditFailed`` naming the cells and files when the site gives a protected cell away."""
+    findings, facts = audit(site, version)
+    if findings:
+        raise AuditFailed("Webstedet er IKKE udgivet: revisionen af de publicerede tabeller fandt "
+                          f"{len(findings)} beskyttede celler, som kan ses eller regnes ud:\n"
+                          + "\n".join(f.text() for f in findings[:20])
+                          + (f"\n… og {len(findings) - 20} mere" if len(findings) > 20 else ""))
+    return facts

@@ -1,0 +1,74 @@
+"""Secondary suppression on generated small hierarchies (hypothesis): nothing can be pinned, and
+the same input always gives the same decision."""
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from datapakke import aggregate
+from datapakke.publication import cells as C, suppression as S
+from datapakke.publication.model import build_model
+
+ROUNDS = ["T1", "T2"]
+
+
+def _scores(sizes: list[tuple[int, int]], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pupils of one municipality of small schools (boys, girls per school) and a big neighbour."""
+    rng = np.random.default_rng(seed)
+    rows, schools = [], []
+    layout = [("100", f"1000{i}", b, g) for i, (b, g) in enumerate(sizes)] + [("200", "20000", 40, 40)]
+    for kom, school, boys, girls in layout:
+        schools.append((school, f"Skole {school}", kom, f"Kommune {kom}"))
+        for koen, count in (("dreng", boys), ("pige", girls)):
+            for p in range(count):
+                grade = int(rng.integers(0, 10))
+                for runde in ROUNDS:
+                    rows.append((school, kom, runde, "faglig_trivsel", koen, grade, float(rng.normal(500, 100))))
+    scores = pd.DataFrame(rows, columns=["institutionsnummer", "kommunekode", "runde", "dimension", "koen",
+                                         "klassetrin", "score"])
+    return scores, pd.DataFrame(schools, columns=["institutionsnummer", "skolenavn", "kommunekode", "kommune"])
+
+
+def _decide(sizes, seed):
+    scores, schools = _scores(sizes, seed)
+    means = aggregate.survey_means(scores)
+    n = aggregate.with_levels(scores[scores["dimension"] == "faglig_trivsel"]).groupby(
+        ["niveau", "kode", "runde"]).size().rename("elever").reset_index()
+    rates = n.assign(klassetrin="alle", besvarelser=n["elever"].astype(float), svarprocent=100.0)
+    agg = {"survey_means": means, "response_rates": rates, "schools": schools}
+    cells = C.build_cells(agg)
+    cells["published"] = C.published(cells, ROUNDS)
+    m = build_model(cells, {"faglig_trivsel": (100.0, 900.0)}, {})
+    primary, hidden = S.suppress_base(m)
+    return m, primary, hidden
+
+
+sizes = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=2, max_size=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=sizes, seed=st.integers(0, 2**16))
+def test_no_small_cell_can_be_pinned_after_suppression(sizes, seed):
+    m, primary, hidden = _decide(sizes, seed)
+    assert not (primary & ~hidden).any()  # every small group is withheld
+    assert S.base_failures(m, hidden, primary) == []  # and no LP over what is shown can pin one
+    program = m.cells["niveau"].eq("program").to_numpy() & m.published
+    assert not (hidden & program).any()  # the programme's figures are never withheld
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=sizes, seed=st.integers(0, 2**16))
+def test_suppression_is_deterministic(sizes, seed):
+    _, p1, h1 = _decide(sizes, seed)
+    _, p2, h2 = _decide(sizes, seed)
+    assert (p1 == p2).all() and (h1 == h2).all()
+
+
+def test_count_bands_never_show_one_to_three():
+    for n in range(8, 60):
+        for count in range(0, n + 1):
+            status, lo, hi = S.count_band(count, n, "share")
+            if 1 <= count <= 3 or 1 <= n - count <= 3:
+                assert status in ("lav", "hoej")
+                assert lo <= count <= hi and (lo <= 0 or hi >= 4) if status == "lav" else hi >= n
+            text = S.band_text(status, n, "share") if status in ("lav", "hoej") else ""
+            assert "," not in text
