@@ -219,6 +219,10 @@ def build_cmd(
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from None
     typer.echo(summary.text())
+    from .publication import loss_text
+
+    if loss := loss_text(store.current(paths.processed)):
+        typer.echo(loss)
     if summary.failures or summary.page_failures:
         raise typer.Exit(1)
 
@@ -253,6 +257,9 @@ def publish(base: Path | None = BaseOpt,
     elif stats:
         console.print(f"Webstedet er udgivet med {used} ({_n(stats['rendered'], 'side', 'sider')} gengivet, "
                       f"{stats['kept']} uændrede): {site / 'index.html'}")
+        if audit := stats.get("audit"):
+            console.print(f"Revision: {_n(audit['files'], 'tabelfil', 'tabelfiler')} læst tilbage, "
+                          f"{audit.get('cells_seen', 0)} viste celler; ingen beskyttet celle kan ses eller regnes ud.")
     else:
         console.print(f"Webstedet er udgivet med {used}: {site / 'index.html'}")
 

@@ -19,7 +19,6 @@ and the explorer read those tables and nothing else.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -43,12 +42,10 @@ def build(agg: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()} if "score_bounds" in agg else None
     cells = cells_mod.build_cells(agg)
     cells["published"] = cells_mod.published(cells, rounds)
-    started = time.perf_counter()
     status = suppress(cells, bounds, years)
     out = publish_tables(agg, status)
     out["celler"] = cells[["id", "family", "niveau", "kode"]].merge(status, on="id")
     out["flags"] = flags.school_flags(out)
-    out["celler"].attrs["seconds"] = time.perf_counter() - started
     return out
 
 
@@ -58,6 +55,20 @@ def information_loss(celler: pd.DataFrame) -> pd.DataFrame:
     t = pd.crosstab(pub["family"], pub["status"]).reindex(columns=["vist", "primaer", "sekundaer"], fill_value=0)
     t.index = [cells_mod.FAMILIES[f].title for f in t.index]
     return t.rename_axis("tabel").reset_index()
+
+
+def loss_text(version: Path) -> str:
+    """The build summary's lines on what the suppression withheld, per table ('' without a publication)."""
+    path = store.published(version) / "celler.parquet"
+    if not path.is_file():
+        return ""
+    t = information_loss(pd.read_parquet(path, columns=["id", "family", "status"]))
+    total = t[["vist", "primaer", "sekundaer"]].sum()
+    lines = [f"Diskretionering: {int(total['vist'])} tal vist, {int(total['primaer'])} skjult (for få elever), "
+             f"{int(total['sekundaer'])} skjult, så de ikke kan regnes ud af andre viste tal:"]
+    lines += [f"  - {r.tabel}: {int(r.primaer)} + {int(r.sekundaer)} skjult af {int(r.vist + r.primaer + r.sekundaer)}"
+              for r in t.itertuples()]
+    return "\n".join(lines)
 
 
 def write_all(aggregates: Path, folder: Path) -> dict[str, pd.DataFrame]:

@@ -332,6 +332,8 @@ def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarr
             return primary, hidden
         for (bad, why, binding), comp in fails:
             pick = _repair_candidate(m, bad, comp, hidden, hideable, binding)
+            if pick is None:  # only the programme is left (e.g. a programme of one municipality)
+                pick = _repair_candidate(m, bad, comp, hidden, m.published, binding)
             if pick is None:
                 raise SuppressionError(f"Ingen celle kan skjules for at beskytte {m.ids[bad]}: {why}")
             _hide(m, hidden, pick)
@@ -432,6 +434,9 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
             cand = {int(x) for y in around for r in m.relations_of(y) for x in m.members(r)[0]
                     if hideable[x] and status[x] == "vist"}
             pick = _cheapest(m, sorted(cand))
+            if pick is None:  # only the programme is left: its count too, rather than a child's
+                pick = _cheapest(m, sorted({int(x) for y in around for r in m.relations_of(y) for x in m.members(r)[0]
+                                            if have[x] and shown[x] and status[x] == "vist"}))
             if pick is None:
                 raise SuppressionError(f"Ingen celle kan skjules for at beskytte antallet i {m.ids[c]}.")
             hide(pick)
