@@ -52,3 +52,9 @@ def test_every_published_cell_has_a_status(pub):
     assert set(c["status"]) <= {"vist", "primaer", "sekundaer", "ikke_publiceret"}
     assert not c["id"].duplicated().any()
     assert (c.loc[c["status"] == "primaer", "family"].notna()).all()
+
+
+def test_the_programme_is_not_withheld_where_municipalities_can_be(pub):
+    c = _pub(pub, "celler")
+    program = c[(c["niveau"] == "program") & (c["status"] != "ikke_publiceret")]
+    assert len(program) and (program["status"] != "sekundaer").all()

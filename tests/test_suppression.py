@@ -2,7 +2,7 @@
 the same input always gives the same decision."""
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from datapakke import aggregate
 from datapakke.publication import cells as C, suppression as S
@@ -45,17 +45,17 @@ def _decide(sizes, seed):
 sizes = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=2, max_size=6)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sizes=sizes, seed=st.integers(0, 2**16))
+@example(sizes=[(3, 3), (3, 3)], seed=149)  # a gender × grade cell only the whole table's withholding protects
+@example(sizes=[(0, 0), (0, 0)], seed=149)  # a municipality of empty schools: the programme is its neighbour
 def test_no_small_cell_can_be_pinned_after_suppression(sizes, seed):
     m, primary, hidden = _decide(sizes, seed)
     assert not (primary & ~hidden).any()  # every small group is withheld
     assert S.base_failures(m, hidden, primary) == []  # and no LP over what is shown can pin one
-    program = m.cells["niveau"].eq("program").to_numpy() & m.published
-    assert not (hidden & program).any()  # the programme's figures are never withheld
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sizes=sizes, seed=st.integers(0, 2**16))
 def test_suppression_is_deterministic(sizes, seed):
     _, p1, h1 = _decide(sizes, seed)
@@ -72,3 +72,17 @@ def test_count_bands_never_show_one_to_three():
                 assert lo <= count <= hi and (lo <= 0 or hi >= 4) if status == "lav" else hi >= n
             text = S.band_text(status, n, "share") if status in ("lav", "hoej") else ""
             assert "," not in text
+
+
+def test_counts_protected_side_by_side_give_the_same_decision(built):
+    from datapakke import publication, store
+
+    agg = publication.read_aggregates(store.current(built.processed) / "aggregates")
+    cells = C.build_cells(agg)
+    cells["published"] = C.published(cells, agg["rounds"]["runde"].tolist())
+    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
+    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()}
+    one = S.suppress(cells, bounds, years, workers=1)
+    two = S.suppress(cells, bounds, years, workers=2)
+    assert [c for c in one.columns if c.startswith("status_")] == ["status_besvar", "status_over10", "status_u10", "status_u15"]
+    pd.testing.assert_frame_equal(one, two)

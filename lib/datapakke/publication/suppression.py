@@ -28,6 +28,8 @@ and per count measure (also ``lav`` / ``hoej`` for a band, and ``skjult``).
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 
 import numpy as np
 import pandas as pd
@@ -37,7 +39,7 @@ from .model import KIND, LEVEL_RANK, MEASURES, TOL, Certifier, Knowledge, Model,
     components_all, count_questions, measure_sets, questions, system
 
 #: Count measures and how they are shown: as a share of the group's pupils, or as a count.
-COUNT_DISPLAY = {"C.over10": "share", "C.besvar": "share", "C.u10": "count", "C.u15": "count"}
+COUNT_DISPLAY = {"C.besvar": "share", "C.over10": "share", "C.u10": "count", "C.u15": "count"}  # costliest first
 
 
 class SuppressionError(RuntimeError):
@@ -334,7 +336,11 @@ def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarr
             pick = _repair_candidate(m, bad, comp, hidden, hideable, binding)
             if pick is None:  # only the programme is left (e.g. a programme of one municipality)
                 pick = _repair_candidate(m, bad, comp, hidden, m.published, binding)
-            if pick is None:
+            if pick is None:  # nothing next to it is shown: withhold its whole table (this round, this dimension)
+                same = (m.cells["family"].to_numpy() == m.family[bad]) & (m.cells["key"].to_numpy() == m.cells["key"].iat[bad])
+                if (same & m.published & ~hidden).any():
+                    hidden |= same & m.published
+                    continue
                 raise SuppressionError(f"Ingen celle kan skjules for at beskytte {m.ids[bad]}: {why}")
             _hide(m, hidden, pick)
         hidden = complements(m, hidden, hideable, primary)
@@ -443,16 +449,41 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
     raise SuppressionError("Diskretionering af antal fandt ingen løsning (for mange runder).")
 
 
-def suppress(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict | None = None) -> pd.DataFrame:
-    """The status of every cell: ``status`` for n/means, ``status_<count>`` for each count measure."""
+#: The model and base decision a forked worker protects its count measure in (set before forking).
+_FORKED: tuple | None = None
+
+
+def _count_job(measure: str) -> np.ndarray:
+    m, hidden, primary = _FORKED
+    return suppress_counts(m, measure, hidden, primary)["status"].replace("", np.nan).to_numpy()
+
+
+def _count_statuses(m: Model, hidden: np.ndarray, primary: np.ndarray, workers: int) -> dict[str, np.ndarray]:
+    """Each count measure's statuses; the measures are independent given the cells' own decision,
+    so with more than one core they are protected side by side in forked processes."""
+    global _FORKED
+    measures = [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()]
+    if workers > 1 and len(measures) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _FORKED = (m, hidden, primary)
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(measures))) as pool:
+                return dict(zip(measures, pool.map(_count_job, measures, chunksize=1)))
+        finally:
+            _FORKED = None
+    return {x: suppress_counts(m, x, hidden, primary)["status"].replace("", np.nan).to_numpy() for x in measures}
+
+
+def suppress(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict | None = None,
+             workers: int | None = None) -> pd.DataFrame:
+    """The status of every cell: ``status`` for n/means, ``status_<count>`` for each count measure.
+
+    ``workers``: processes for the count measures (default: the cores; the result is the same).
+    """
     m = build_model(cells, bounds, round_years)
     primary, hidden = suppress_base(m)
     out = m.cells[["id"]].copy()
     out["status"] = np.where(~m.published, "ikke_publiceret",
                              np.where(primary, "primaer", np.where(hidden, "sekundaer", "vist")))
-    for measure in COUNT_DISPLAY:
-        if np.isnan(m.values[measure]).all():
-            continue
-        st = suppress_counts(m, measure, hidden, primary)
-        out[f"status_{measure[2:]}"] = st["status"].replace("", np.nan).to_numpy()
+    for measure, st in _count_statuses(m, hidden, primary, workers or os.cpu_count() or 1).items():
+        out[f"status_{measure[2:]}"] = st
     return out
