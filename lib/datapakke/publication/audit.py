@@ -62,13 +62,16 @@ class Seen:
     counts: dict[tuple[str, str], set] = field(default_factory=dict)
     files: int = 0
 
-    def cell(self, ids, where: str) -> None:
-        for i in ids:
-            self.cells.setdefault(str(i), set()).add(where)
+    def cell(self, ids, where) -> None:
+        """``where``: one file name, or a file name per id."""
+        wheres = [where] * len(ids) if isinstance(where, str) else list(where)
+        for i, w in zip(list(ids), wheres):
+            self.cells.setdefault(str(i), set()).add(w)
 
-    def count(self, ids, measure: str, where: str) -> None:
-        for i in ids:
-            self.counts.setdefault((str(i), measure), set()).add(where)
+    def count(self, ids, measure: str, where) -> None:
+        wheres = [where] * len(ids) if isinstance(where, str) else list(where)
+        for i, w in zip(list(ids), wheres):
+            self.counts.setdefault((str(i), measure), set()).add(w)
 
 
 def _shows(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -76,6 +79,25 @@ def _shows(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     if not cols:
         return pd.Series(False, index=frame.index)
     return frame[cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+
+
+#: Columns read as text (codes such as '0820' and '2025/2026' must not become numbers).
+TEXT_COLUMNS = ["kode", "kommunekode", "institutionsnummer", "runde", "gruppe", "skoleaar", "periode", "klassetrin",
+                "fra", "til", "from_round", "to_round", "celle", "celle_dreng", "celle_pige", "status", "koen"]
+
+
+def _read_all(paths: list[Path], site: Path) -> pd.DataFrame:
+    """All files of one name as one frame, each row with its file (``_fil``); pyarrow's fast CSV reader."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.csv as pacsv  # noqa: PLC0415
+
+    parts = []
+    for path in paths:
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
+        t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+        parts.append(t.to_pandas().assign(_fil=str(path.relative_to(site))))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _numeric_values(frame: pd.DataFrame) -> list[str]:
@@ -88,36 +110,44 @@ def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year:
     """Every cell the site's table files show."""
     seen = Seen()
     bases = derived.groupby("celle")["grundcelle"].apply(list).to_dict()
+    by_name: dict[str, list[Path]] = {}
     for path in sorted(Path(site).glob("*/*_data/**/*.csv")):
-        where = str(path.relative_to(site))
-        frame = pd.read_csv(path, dtype={"kode": str, "kommunekode": str, "institutionsnummer": str})
+        by_name.setdefault(path.name, []).append(path)
         seen.files += 1
+    for name, paths in by_name.items():
+        frame = _read_all(paths, site)
+        where = frame["_fil"]
         if "celle" in frame.columns:
             family = frame["celle"].astype(str).str.split(C.SEP).str[0]
             base = family.isin(BASE_FAMILIES)
             texts = [c for c in frame.columns if c.endswith("_tekst")]
             banded = frame[texts].fillna("").astype(str).ne("").any(axis=1) if texts else False
             counted = _shows(frame, list(COUNT_COLUMNS))
-            seen.cell(frame.loc[base & (_shows(frame, CELL_VALUES) | counted | banded), "celle"], where)
+            shows_cell = base & (_shows(frame, CELL_VALUES) | counted | banded)
+            seen.cell(frame.loc[shows_cell, "celle"], where[shows_cell])
             for col, measure in COUNT_COLUMNS.items():
                 if col in frame.columns:
-                    seen.count(frame.loc[base & pd.to_numeric(frame[col], errors="coerce").notna(), "celle"], measure, where)
-            values = _numeric_values(frame)
-            shown = ~base & _shows(frame, values)
-            for d in frame.loc[shown, "celle"]:
-                seen.cell(bases.get(d, []), where)
-        elif path.name == "fordelinger.csv":
+                    exact = base & pd.to_numeric(frame[col], errors="coerce").notna()
+                    seen.count(frame.loc[exact, "celle"], measure, where[exact])
+            shown = ~base & _shows(frame, _numeric_values(frame.drop(columns="_fil")))
+            for d, w in zip(frame.loc[shown, "celle"], where[shown]):
+                b = bases.get(d, [])
+                seen.cell(b, [w] * len(b))
+        elif name == "fordelinger.csv":
             from ..explorer import distribution_cells  # noqa: PLC0415
 
             shown = _shows(frame, ["n", "mean", "sd"])
-            seen.cell(distribution_cells(frame.astype({"runde": str}))[shown], where)
-        elif path.name == "skoler.csv":
+            seen.cell(distribution_cells(frame)[shown], where[shown])
+        elif name == "skoler.csv":
             s = ("S|skole|" + frame["institutionsnummer"] + f"|{latest_round}|faglig_trivsel|alle")
-            seen.cell(s[_shows(frame, ["faglig_trivsel", "n_svar"])], where)
+            ok = _shows(frame, ["faglig_trivsel", "n_svar"])
+            seen.cell(s[ok], where[ok])
             a = "A|skole|" + frame["institutionsnummer"] + f"|{latest_year}|alle"
-            seen.cell(a[_shows(frame, ["fravaer_pct", "n_elever"])], where)
-            seen.count(a[_shows(frame, ["over_10_pct"])], "over10", where)
-        elif path.name == "skolers_koensforskel.csv":
+            ok = _shows(frame, ["fravaer_pct", "n_elever"])
+            seen.cell(a[ok], where[ok])
+            ok = _shows(frame, ["over_10_pct"])
+            seen.count(a[ok], "over10", where[ok])
+        elif name == "skolers_koensforskel.csv":
             base = "S|skole|" + frame["institutionsnummer"] + f"|{latest_round}|faglig_trivsel|"
             seen.cell(base + "dreng", where)
             seen.cell(base + "pige", where)
