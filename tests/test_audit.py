@@ -46,7 +46,7 @@ def test_publish_refuses_a_school_cell_restored_in_its_csv(site_paths):
 
     def with_a_restored_cell(project, out, *args, **kwargs):
         out = render(project, out, *args, **kwargs)
-        csv = out / "vesthimmerland" / f"{AARS}-aars-skole_data" / "absence.csv"
+        csv = out / "vesthimmerland" / f"{AARS}-aars-skole_data" / "detaljer" / "absence.csv"
         t = pd.read_csv(csv, dtype={"kode": str})
         hidden = t["status"].isin(["primaer", "sekundaer"]) & (t["niveau"] == "skole")
         assert hidden.any()
