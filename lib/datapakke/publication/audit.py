@@ -2,7 +2,8 @@
 
 The suppression (``suppression.py``) decides what may be shown; this module does not trust
 that decision.  It reads every table file the site ships — each school's data package CSVs
-and the explorer's CSVs — and works out which cells (``cells.py``) a reader of the whole site
+(its detail tables, which carry the cell ids; a page's own tables have none) and the
+explorer's CSVs — and works out which cells (``cells.py``) a reader of the whole site
 sees: a row with a value shows its cell; a derived figure (a gap, a change, a deviation)
 shows every cell it is computed from; an exact count shows that count.  Then, from the true
 internal aggregates:
@@ -14,10 +15,12 @@ internal aggregates:
 
 Any finding makes ``datapakke publish`` refuse (exit 3) and keep the last good site.  What
 the HTML pages and their plots show comes from the same published tables as these files
-(``tables.py``); the pages are not parsed back.
+(``tables.py``); the pages, and the page tables in the packages (read back from the pages
+themselves, ``pagetables.py``), are not parsed back here.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,13 +87,25 @@ def _numeric_values(frame: pd.DataFrame) -> list[str]:
             and not c.endswith(("_status", "_tekst")) and pd.api.types.is_numeric_dtype(frame[c])]
 
 
+def _delimiters(site: Path) -> dict[Path, str]:
+    """The delimiter each data package declares for its CSVs (a page's own tables are for Danish Excel: ';')."""
+    out = {}
+    for descriptor in Path(site).glob("*/*_data/datapackage.json"):
+        for r in json.loads(descriptor.read_text(encoding="utf-8")).get("resources", []):
+            if isinstance(r.get("dialect"), dict) and isinstance(r.get("path"), str):
+                out[descriptor.parent / r["path"]] = r["dialect"].get("delimiter", ",")
+    return out
+
+
 def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year: str) -> Seen:
-    """Every cell the site's table files show."""
+    """Every cell the site's table files show (each CSV read in the dialect its package declares)."""
     seen = Seen()
     bases = derived.groupby("celle")["grundcelle"].apply(list).to_dict()
+    delimiters = _delimiters(site)
     for path in sorted(Path(site).glob("*/*_data/**/*.csv")):
         where = str(path.relative_to(site))
-        frame = pd.read_csv(path, dtype={"kode": str, "kommunekode": str, "institutionsnummer": str})
+        frame = pd.read_csv(path, sep=delimiters.get(path, ","), encoding="utf-8-sig",
+                            dtype={"kode": str, "kommunekode": str, "institutionsnummer": str})
         seen.files += 1
         if "celle" in frame.columns:
             family = frame["celle"].astype(str).str.split(C.SEP).str[0]
