@@ -74,3 +74,11 @@ def test_sheet_names_fit_excel_and_file_names_are_stable():
     assert len(set(stems)) == len(stems) and stems[2] == "koensforskel-i-faglig-trivsel"
     assert stems[6] == "koensforskel-i-faglig-trivsel-2" and stems[4] == "opmaerksomhedspunkter-pr-skole-og-tema"
     assert P.file_stems(tables[3:4]) == ["koensforskel-i-faglig-trivsel-pr-klassetrinsgruppe"]  # no numbering
+
+
+def test_the_first_row_names_the_columns_also_without_header_cells():
+    tables, section = P.read_html("<h2>Afsnit</h2><table><tr><td>Navn</td><td colspan='2'>Tal</td></tr>"
+                                  "<tr><th scope='row'>A</th><td>1,5</td><td>–</td></tr></table>")
+    [t] = tables
+    assert (t.section, t.header, t.rows) == ("Afsnit", ["Navn", "Tal", ""], [["A", "1,5", "–"]])
+    assert [c.name for c in t.columns()] == ["Navn", "Tal", "Række"] and section == "Afsnit"

@@ -180,7 +180,6 @@ class _Tables(HTMLParser):
         self._table: PageTable | None = None
         self._skip = False
         self._row: list[str] | None = None
-        self._head_row = False
         self._cell: list[str] | None = None
         self._caption: list[str] | None = None
         self._heading: list[str] | None = None
@@ -197,10 +196,9 @@ class _Tables(HTMLParser):
         elif tag == "caption":
             self._caption = []
         elif tag == "tr":
-            self._row, self._head_row = [], True
+            self._row = []
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
-            self._head_row &= tag == "th"
             self._span = int(a.get("colspan") or 1)
         elif tag == "br" and self._cell is not None:
             self._cell.append("; ")
@@ -220,10 +218,10 @@ class _Tables(HTMLParser):
             self._row += [_text(self._cell)] + [""] * (self._span - 1)
             self._cell = None
         elif tag == "tr" and self._row is not None:
-            if not self._table.header and self._head_row:
-                self._table.header = self._row
-            elif self._table.header:
+            if self._table.header:
                 self._table.rows.append(self._row)
+            else:  # the first row names the columns (a table without <th> cells still has one)
+                self._table.header = self._row
             self._row = None
 
     def handle_data(self, data):
