@@ -1,4 +1,6 @@
 """The publish gate's audit: read back the built site's tables, find leaks and cells an LP can pin."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,7 +48,7 @@ def test_publish_refuses_a_school_cell_restored_in_its_csv(site_paths):
 
     def with_a_restored_cell(project, out, *args, **kwargs):
         out = render(project, out, *args, **kwargs)
-        csv = out / "vesthimmerland" / f"{AARS}-aars-skole_data" / "absence.csv"
+        csv = out / "vesthimmerland" / f"{AARS}-aars-skole_data" / "detaljer" / "absence.csv"
         t = pd.read_csv(csv, dtype={"kode": str})
         hidden = t["status"].isin(["primaer", "sekundaer"]) & (t["niveau"] == "skole")
         assert hidden.any()
@@ -70,6 +72,19 @@ def test_publish_refuses_a_school_cell_restored_in_its_csv(site_paths):
     assert with_a_restored_cell.cell in set(decided["id"])
     assert (site / "index.html").read_text(encoding="utf-8") == before  # the last good site stays
     assert not list(site_paths.reports.glob(".site-*"))
+
+
+def test_a_page_table_is_read_in_its_declared_dialect(tmp_path):
+    """A page's own table is for Danish Excel (';', decimal comma): read as a comma CSV it would not parse."""
+    folder = tmp_path / "kommune" / "side_data"
+    folder.mkdir(parents=True)
+    (folder / "tabel.csv").write_text("Gruppe;Andel\nDrenge;9\nPiger;11,2\n0. kl., 1. kl.;4,3\n", encoding="utf-8-sig")
+    (folder / "datapackage.json").write_text(json.dumps({"resources": [
+        {"name": "tabel", "path": "tabel.csv", "dialect": {"delimiter": ";"}}]}), encoding="utf-8")
+    with pytest.raises(pd.errors.ParserError):
+        pd.read_csv(folder / "tabel.csv")
+    seen = audit.read_site(tmp_path, pd.DataFrame(columns=["celle", "grundcelle"]), "T3", "2025/2026")
+    assert seen.files == 1 and not seen.cells
 
 
 def _hidden(m, decided):

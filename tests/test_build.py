@@ -68,7 +68,7 @@ def test_check_site_validates_every_data_package(built):
     result = CliRunner().invoke(app, ["check-site", "--base", str(built.raw.parent)])
     assert result.exit_code == 0, result.output
     assert "datapakker er gyldige." in result.output
-    means = build.report_path(built.reports, p).parent / f"{AARS}-aars-skole_data" / "survey_means.csv"
+    means = build.report_path(built.reports, p).parent / f"{AARS}-aars-skole_data" / "detaljer" / "survey_means.csv"
     original = means.read_text(encoding="utf-8")
     lines = original.splitlines()
     lines[1] = lines[1].replace(lines[1].split(",")[7], "ikke-et-tal", 1)  # the mean column: a number

@@ -1,24 +1,110 @@
-"""Each school's tables as a Frictionless data package that validates, plus one Excel workbook."""
-import pandas as pd
-from frictionless import validate
+"""A school's downloads: the page's own tables (workbook + CSV for Danish Excel) and the detail tables."""
+import json
 
-from datapakke import build, datapackage
+import nbformat
+import openpyxl
+import pandas as pd
+import pytest
+
+from datapakke import build, datapackage, store
 
 from .conftest import AARS, TINY
+from .workbook import assert_csvs_match_workbook, assert_no_numbers_as_text, assert_page_in_workbook, notebook_html
 
 
-def test_package_validates_and_holds_only_aggregates(built, tmp_path):
+@pytest.fixture(scope="module")
+def pages(built):
+    """Aars Skole and Vestermarkskolen Aars built as the build builds them: page and package together."""
+    out = {}
     for school in (AARS, TINY):
         [p] = build.select(built.params, school=school)
-        folder = datapackage.write_school_package(p, built, tmp_path / f"{school}_data")
-        report = validate(str(folder / "datapackage.json"))
-        assert report.valid, report.flatten(["rowNumber", "fieldName", "type"])[:5]
-        assert (folder / f"datapakke-{school}.xlsx").is_file()
-        names = {f.stem for f in folder.glob("*.csv")}
-        assert {"survey_means", "gender_gaps", "absence", "flags"} <= names
-        for f in folder.glob("*.csv"):
-            cols = pd.read_csv(f, nrows=0).columns
-            assert "elev_id" not in cols, f.name
-        means = pd.read_csv(folder / "survey_means.csv", dtype={"kode": str})
-        assert set(means["kode"]) <= {school, p["municipality_code"], "program"}
-        assert not list(tmp_path.glob(f".{school}_data.*"))  # no staging left behind
+        outcome = build.execute_school(p, built)
+        assert outcome.ok, outcome.error
+        out[school] = (p, outcome.path, build.package_path(outcome.path))
+    return out
+
+
+def test_every_table_on_the_aars_page_is_in_the_workbook_with_the_same_values(pages):
+    _, page, folder = pages[AARS]
+    html = notebook_html(nbformat.read(page, as_version=4))
+    xlsx = folder / f"datapakke-{AARS}.xlsx"
+    assert assert_page_in_workbook(html, xlsx) >= 10
+    assert_no_numbers_as_text(xlsx)
+    assert assert_csvs_match_workbook(folder, xlsx) >= 10
+    book = openpyxl.load_workbook(xlsx)
+    names = book.sheetnames
+    assert len(set(names)) == len(names) and all(len(n) <= 31 for n in names)
+    score = book["3 Skolens score pr. runde"]
+    assert [c.value for c in score[2]][:2] == ["Dimension", "Skolen T1"]
+    assert score["B3"].data_type == "n" and score["B3"].value == 503  # faglig trivsel at T1, as on the page
+    gap = book["7 Kønsforskel i faglig trivsel"]
+    assert [c.value for c in gap[2]][3:6] == ["Forskel (drenge − piger)", "95 %-interval, fra", "95 %-interval, til"]
+    assert gap["D3"].value == -24 and gap["E3"].value == -42 and gap["F3"].value == -6  # "−24", "−42 til −6"
+    assert gap["G3"].value == -0.23 and gap["G3"].number_format.startswith("+")
+
+
+def test_a_small_school_keeps_its_bands_as_text_and_its_hidden_cells_empty(pages):
+    _, page, folder = pages[TINY]
+    html = notebook_html(nbformat.read(page, as_version=4))
+    xlsx = folder / f"datapakke-{TINY}.xlsx"
+    assert_page_in_workbook(html, xlsx)
+    assert_no_numbers_as_text(xlsx)
+    rounds = openpyxl.load_workbook(xlsx)["1 Runder, elever og svarprocent"]
+    answered = [rounds.cell(r, 5).value for r in range(3, 6)]
+    assert any(isinstance(v, str) and v.startswith(("højst", "mindst")) for v in answered), answered
+    assert None in answered or any(isinstance(v, (int, float)) for v in answered)
+
+
+def test_packages_validate_with_described_fields_and_two_declared_dialects(pages):
+    for school, (_, _, folder) in pages.items():
+        assert datapackage.validate_package(folder) == []
+        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        assert package["name"] == f"datapakke-{school}"
+        page = [r for r in package["resources"] if not r["path"].startswith("detaljer/")]
+        details = [r for r in package["resources"] if r["path"].startswith("detaljer/")]
+        assert page and details
+        for r in page:
+            assert r["dialect"]["delimiter"] == ";" and r["title"]
+            for f in r["schema"]["fields"]:
+                assert f["description"], (r["name"], f["name"])
+                if f["type"] == "number":
+                    assert f["decimalChar"] == ","
+        for r in details:
+            assert "dialect" not in r  # the standard CSV: ',' and '.'
+            for f in r["schema"]["fields"]:
+                assert f.get("description"), (r["name"], f["name"])
+
+
+def test_details_are_the_published_rows_with_cells_and_statuses(pages, built):
+    p, _, folder = pages[AARS]
+    names = {f.stem for f in (folder / "detaljer").glob("*.csv")}
+    assert {"survey_means", "gender_gaps", "absence", "flags", "response_rates", "round_dates"} <= names
+    for f in (folder / "detaljer").glob("*.csv"):
+        assert "elev_id" not in pd.read_csv(f, nrows=0).columns, f.name
+    means = pd.read_csv(folder / "detaljer" / "survey_means.csv", dtype={"kode": str})
+    assert set(means["kode"]) <= {AARS, p["municipality_code"], "program"}
+    assert {"celle", "status"} <= set(means.columns)
+    published = pd.read_parquet(store.published(store.current(built.processed)) / "survey_means.parquet")
+    mine = published[(published["niveau"] == "skole") & (published["kode"] == AARS)]
+    assert len(means[means["niveau"] == "skole"]) == len(mine)
+    shown = means.set_index("celle")["mean"].dropna()
+    assert (shown - mine.set_index("celle")["mean"].reindex(shown.index)).abs().max() < 1e-4  # full precision
+    book = openpyxl.load_workbook(folder / f"datapakke-{AARS}-detaljer.xlsx", read_only=True)
+    assert book.sheetnames[:2] == ["Indhold", "Kolonner"] and all(len(n) <= 31 for n in book.sheetnames)
+
+
+def test_every_detail_column_is_described(built):
+    folder = store.published(store.current(built.processed))
+    for name in datapackage.TABLES:
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            for column in pd.read_parquet(path).columns:
+                assert datapackage.column_description(column), (name, column)
+    assert all(len(sheet) <= 31 for sheet, _, _ in datapackage.TABLES.values())
+
+
+def test_write_school_package_from_an_executed_page(pages, built, tmp_path):
+    p, page, _ = pages[AARS]
+    folder = datapackage.write_school_package(p, built, tmp_path / "pakke", page, validate=True)
+    assert (folder / f"datapakke-{AARS}.xlsx").is_file() and (folder / "detaljer" / "absence.csv").is_file()
+    assert not list(tmp_path.glob(".pakke.*"))  # no staging left behind

@@ -49,9 +49,9 @@ def test_one_school_params_change_rebuilds_that_school_and_its_overview(project)
     assert "3 af 3 skoler klar (1 bygget, 2 uændrede siden sidst)." in summary.text()
     stats = {}
     publish.publish(project, renderer="fallback", stats=stats)
-    audited = stats.pop("audit")  # every publish that changes the site is audited
-    assert audited["files"] > 0
-    assert stats == {"rendered": 2, "kept": len(list(project.site.rglob("*.html"))) - 2, "unchanged": False}
+    assert {k: stats[k] for k in ("rendered", "kept", "unchanged")} == {
+        "rendered": 2, "kept": len(list(project.site.rglob("*.html"))) - 2, "unchanged": False}
+    assert stats["audit"]["files"] > 0  # the publish gate read the tables back
     assert "530" in (project.site / "vesthimmerland" / f"{AARS}-aars-skole.html").read_text(encoding="utf-8")
     stats = {}
     publish.publish(project, renderer="fallback", stats=stats)
@@ -69,6 +69,8 @@ def test_a_missing_output_or_data_package_is_rebuilt(project):
     [tiny] = build.select(project.params, school=TINY)
     shutil.rmtree(build.report_path(project.reports, tiny).parent / f"{TINY}-vestermarkskolen-aars_data")
     assert _built(_build(project)) == {TINY}
+    shutil.rmtree(build.overview_path(project.reports, "Vesthimmerland").parent / "index_data")
+    assert _built(_build(project)) == {"kommune-820"}
 
 
 def test_force_rebuilds_everything(project):

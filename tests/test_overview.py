@@ -7,10 +7,11 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from datapakke import build, config, flags as flags_mod, overview, privacy, publish, store
+from datapakke import build, config, datapackage, flags as flags_mod, overview, privacy, publish, store
 from datapakke.overview import MunicipalityOverview, theme_counts
 
 from .conftest import AARS, TINY, run_nbval_lax
+from .workbook import assert_csvs_match_workbook, assert_no_numbers_as_text, assert_page_in_workbook
 
 PUPIL_COLUMNS = {"elev_id", "score", "raw", "klasse", "dato"}
 
@@ -89,11 +90,12 @@ def test_overview_page_sections_render_with_links_and_banner(built, tmp_path):
     (tmp_path / f"{AARS}-aars-skole.ipynb").write_text("{}")
     k = MunicipalityOverview.load("820", built.processed, reports_dir=tmp_path)
     parts = [k.banner(), k.heading(), k.summary(), k.attention(), k.themes(), k.comparison(), k.table(),
-             k.gender_gaps(), k.absence(), k.response_rates(), k.development(), k.method()]
+             k.gender_gaps(), k.absence(), k.response_rates(), k.development(), k.downloads(), k.method()]
     page = "\n".join(p._repr_html_() for p in parts)
     assert config.DEMO_MARKER in page
     assert 'href="861010-aars-skole.html"' in page
     assert 'href="793002-gedsted-skole.html"' not in page  # its report was not built: no dead link
+    assert 'href="index_data/kommuneoversigt-820.xlsx"' in page and "dansk Excel" in page
     assert "dpSortTable" in page and ">nan<" not in page and not re.search(r"(?<!is)NaN", page)
     pseudonyms = set(pd.read_parquet(store.current(built.processed) / "elever.parquet")["elev_id"])
     assert not any(p in page for p in list(pseudonyms)[:2000])
@@ -148,6 +150,19 @@ def test_index_links_the_overviews_and_the_explorer(site):
     assert (out / "udforsker" / "udforsker_data" / "fordelinger.csv").is_file()
     elever = pd.read_parquet(store.current(paths.processed) / "elever.parquet", columns=["elev_id"])
     assert privacy.scan_output(out, set(elever["elev_id"])) == []
+
+
+def test_the_overview_offers_its_tables_as_excel_and_csv(site):
+    """The published overview links its package; the workbook holds every table of the page as shown."""
+    _, out, _ = site
+    kom = (out / "vesthimmerland" / "index.html").read_text(encoding="utf-8")
+    assert 'href="index_data/kommuneoversigt-820.xlsx"' in kom and 'href="index_data/datapackage.json"' in kom
+    folder = out / "vesthimmerland" / "index_data"
+    xlsx = folder / "kommuneoversigt-820.xlsx"
+    assert assert_page_in_workbook(kom, xlsx) >= 4  # attention, themes, all schools' figures, response rates
+    assert_no_numbers_as_text(xlsx)
+    assert assert_csvs_match_workbook(folder, xlsx) >= 4
+    assert datapackage.validate_package(folder) == []
 
 
 def test_a_failing_overview_is_reported_and_the_others_build(site, tmp_path):

@@ -266,7 +266,7 @@ def publish(base: Path | None = BaseOpt,
 
 @app.command("check-site")
 def check_site(base: Path | None = BaseOpt) -> None:
-    """Validate every school's data package in reports/ with the frictionless library (exit 2 on errors)."""
+    """Validate every data package in reports/ (schools and overviews) with the frictionless library (exit 2 on errors)."""
     from . import datapackage
 
     paths = _paths(base)

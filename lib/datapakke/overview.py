@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from plotly.subplots import make_subplots
 
 from . import config, flags as flags_mod, fmt, plots, store
+from .datapackage import download_note, overview_info
 from .params import slug
 from .plots import COLOURS, LEVEL_LABELS
 from .report import Block, how_to_read, para, warning
@@ -759,6 +760,11 @@ class MunicipalityOverview:
             "sikre."), plots.show(small, "kommune-udvikling-skoler"), how_to_read(
             "Et lille panel pr. skole: skolens gennemsnit (grøn, med 95 %-interval) og kommunens (stiplet). Vælg "
             "dimension i menuen øverst til højre. – Mangler et punkt, var der for få besvarelser."))
+
+    def downloads(self) -> Block:
+        """The page's tables to download: one Excel workbook, and CSV for Danish Excel."""
+        return Block(download_note("index_data", overview_info(self.municipality_code, self.municipality),
+                                   details=False))
 
     def method(self) -> Block:
         return Block(

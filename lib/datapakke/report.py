@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
 from . import config, fmt, gaps, plots, store
+from .datapackage import download_note, school_info
 from .params import slug
 from .plots import COLOURS, DASHES, GENDER_LABELS, LEVEL_LABELS, SYMBOLS
 
@@ -644,12 +645,9 @@ class SchoolReport:
             *blocks, "</div>")
 
     def data_links(self) -> Block:
-        """Where the tables behind every figure are: CSV + datapackage.json, and one Excel workbook."""
-        stem = f"{self.school_id}-{slug(self.school_name)}_data"
-        return Block(para(
-            f'Alle tabeller bag figurerne ligger som CSV i en <a href="{stem}/datapackage.json">Frictionless-datapakke</a> '
-            f'og samlet i én <a href="{stem}/datapakke-{self.school_id}.xlsx">Excel-fil</a>. Tabellerne er aggregerede '
-            "og diskretionerede som i rapporten; de indeholder ingen elevdata."))
+        """The page's tables to download (Excel, CSV for Danish Excel) and the detail tables behind them."""
+        p = {"school_id": self.school_id, "school_name": self.school_name, "municipality": self.municipality}
+        return Block(download_note(f"{self.school_id}-{slug(self.school_name)}_data", school_info(p)))
 
     def method(self) -> Block:
         """The method note: scores, statistics, suppression and the flag rules."""

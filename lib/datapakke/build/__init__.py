@@ -119,7 +119,7 @@ def build_site(schools: Iterable[dict], paths: config.Paths, *, workers: int | N
         template = paths.notebooks / OVERVIEW_TEMPLATE
         out = overview_path(paths.reports, names[code])
         digest = inp.overview(code, all_params.get(code, []), _linked(out.parent), template)
-        if not force and inputs.is_current(out, digest):
+        if not force and inputs.is_current(out, digest, also=[package_path(out)]):
             o = Outcome(f"kommune-{code}", f"Kommuneoversigt {names[code]}", names[code], True, out, built=False)
             summary.pages.append(o)
             if progress:

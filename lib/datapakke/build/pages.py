@@ -4,7 +4,8 @@ Three kinds of page, each one parameterised notebook executed by papermill:
 
 * a school report (``datapakke.ipynb`` → ``reports/<kommune>/<id>-<skole>.ipynb``, with its data
   package in ``<id>-<skole>_data/``);
-* a municipality overview (``kommune.ipynb`` → ``reports/<kommune>/index.ipynb``);
+* a municipality overview (``kommune.ipynb`` → ``reports/<kommune>/index.ipynb``, with its
+  tables in ``index_data/``);
 * the cross-municipality explorer (``explorer.ipynb`` → ``reports/udforsker/index.ipynb``, with
   its CSV tables in ``udforsker/udforsker_data``).
 
@@ -282,13 +283,15 @@ def _package_writer() -> ThreadPoolExecutor:
 def run(job: Job) -> Outcome:
     """Execute one page with papermill on this worker's warm kernel; never raises.
 
-    A school's data package does not depend on the executed notebook, so it is written into a
-    hidden staging folder at the same time (the kernel and this process work in parallel); both
-    replace the old ones only when both succeeded.
+    A school's detail tables do not depend on the executed notebook, so they are written into
+    a hidden staging folder at the same time (the kernel and this process work in parallel);
+    the page's own tables are read from the executed notebook and added after it.  A school's
+    or an overview's package and its page replace the old ones only when both succeeded.
     """
     import nbformat  # noqa: PLC0415 - workers only
     import papermill as pm  # noqa: PLC0415
 
+    from .. import datapackage, pagetables  # noqa: PLC0415
     from . import engine  # noqa: PLC0415
 
     engine.register()  # the entry point names it too; this also works from a source checkout
@@ -298,13 +301,15 @@ def run(job: Job) -> Outcome:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{out.stem}.", dir=out.parent)
     os.close(fd)
-    staged = package = None
-    if job.kind == "school":
-        from .. import datapackage  # noqa: PLC0415
-
+    staged = details = None
+    info = (datapackage.school_info(job.school) if job.kind == "school" else
+            datapackage.overview_info(job.parameters["municipality_code"], job.parameters["municipality"])
+            if job.kind == "overview" else None)
+    if info is not None:
         staged = Path(tempfile.mkdtemp(prefix=f".{out.stem}_data.", dir=out.parent))
-        package = _package_writer().submit(datapackage.write_school_package, job.school, job.paths,
-                                           staged / "package")
+    if job.kind == "school":
+        details = _package_writer().submit(
+            lambda: datapackage.write_details(datapackage.school_details(job.school, job.paths), staged / "package", info))
     try:
         nb = nbformat.reads(job.template_source, as_version=4)
         _front_matter(nb, job.title, job.subtitle)
@@ -316,9 +321,10 @@ def run(job: Job) -> Outcome:
         nb.metadata.papermill["input_path"] = str(job.template)
         nb.metadata.papermill["output_path"] = str(out)
         nbformat.write(nb, tmp)
-        if package is not None:
-            package.result()  # raises the package's own error
-            _replace_folder(staged / "package", package_path(out))
+        if info is not None:
+            resources = details.result() if details is not None else []  # raises the writer's own error
+            datapackage.finish(staged / "package", pagetables.read_notebook(nb), info, resources)
+            datapackage.replace_folder(staged / "package", package_path(out))
         os.replace(tmp, out)
         if job.digest:
             inputs.record(out, job.digest)
@@ -326,20 +332,11 @@ def run(job: Job) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - one page's failure is reported, never fatal
         return job.outcome(False, _reason(exc), seconds=time.perf_counter() - started)
     finally:
-        if package is not None:
-            cf.wait([package])  # never delete a folder the writer is still writing
+        if details is not None:
+            cf.wait([details])  # never delete a folder the writer is still writing
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
         Path(tmp).unlink(missing_ok=True)
-
-
-def _replace_folder(new: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(new, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _reason(exc: Exception) -> str:

@@ -2,7 +2,8 @@
 
 The suppression (``suppression.py``) decides what may be shown; this module does not trust
 that decision.  It reads every table file the site ships — each school's data package CSVs
-and the explorer's CSVs — and works out which cells (``cells.py``) a reader of the whole site
+(its detail tables, which carry the cell ids; a page's own tables have none) and the
+explorer's CSVs — and works out which cells (``cells.py``) a reader of the whole site
 sees: a row with a value shows its cell; a derived figure (a gap, a change, a deviation)
 shows every cell it is computed from; an exact count shows that count.  Then, from the true
 internal aggregates:
@@ -14,10 +15,12 @@ internal aggregates:
 
 Any finding makes ``datapakke publish`` refuse (exit 3) and keep the last good site.  What
 the HTML pages and their plots show comes from the same published tables as these files
-(``tables.py``); the pages are not parsed back.
+(``tables.py``); the pages, and the page tables in the packages (read back from the pages
+themselves, ``pagetables.py``), are not parsed back here.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,16 +89,21 @@ TEXT_COLUMNS = ["kode", "kommunekode", "institutionsnummer", "runde", "gruppe", 
                 "fra", "til", "from_round", "to_round", "celle", "celle_dreng", "celle_pige", "status", "koen"]
 
 
-def _read_all(paths: list[Path], site: Path) -> pd.DataFrame:
+def _read_all(paths: list[Path], site: Path, delimiter: str = ",") -> pd.DataFrame:
     """All files of one name as one frame, each row with its file (``_fil``); pyarrow's fast CSV reader."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.csv as pacsv  # noqa: PLC0415
 
     parts = []
     for path in paths:
-        header = path.open(encoding="utf-8").readline().strip().split(",")
+        if delimiter != ",":  # a page's own table for Danish Excel (text as shown, decimal comma)
+            parts.append(pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", dtype=str)
+                         .assign(_fil=str(path.relative_to(site))))
+            continue
+        header = path.open(encoding="utf-8-sig").readline().strip().split(delimiter)
         types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
-        t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+        t = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                           convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
         parts.append(t.to_pandas().assign(_fil=str(path.relative_to(site))))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -106,22 +114,33 @@ def _numeric_values(frame: pd.DataFrame) -> list[str]:
             and not c.endswith(("_status", "_tekst")) and pd.api.types.is_numeric_dtype(frame[c])]
 
 
+def _delimiters(site: Path) -> dict[Path, str]:
+    """The delimiter each data package declares for its CSVs (a page's own tables are for Danish Excel: ';')."""
+    out = {}
+    for descriptor in Path(site).glob("*/*_data/datapackage.json"):
+        for r in json.loads(descriptor.read_text(encoding="utf-8")).get("resources", []):
+            if isinstance(r.get("dialect"), dict) and isinstance(r.get("path"), str):
+                out[descriptor.parent / r["path"]] = r["dialect"].get("delimiter", ",")
+    return out
+
+
 def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year: str) -> Seen:
-    """Every cell the site's table files show."""
+    """Every cell the site's table files show (each CSV read in the dialect its package declares)."""
     seen = Seen()
     bases = derived.groupby("celle")["grundcelle"].apply(list).to_dict()
-    by_name: dict[str, list[Path]] = {}
+    delimiters = _delimiters(site)
+    by_name: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(Path(site).glob("*/*_data/**/*.csv")):
-        by_name.setdefault(path.name, []).append(path)
+        by_name.setdefault((path.name, delimiters.get(path, ",")), []).append(path)
         seen.files += 1
-    for name, paths in by_name.items():
-        frame = _read_all(paths, site)
+    for (name, delimiter), paths in by_name.items():
+        frame = _read_all(paths, site, delimiter)
         where = frame["_fil"]
         if "celle" in frame.columns:
             family = frame["celle"].astype(str).str.split(C.SEP).str[0]
             base = family.isin(BASE_FAMILIES)
             texts = [c for c in frame.columns if c.endswith("_tekst")]
-            banded = frame[texts].fillna("").astype(str).ne("").any(axis=1) if texts else False
+            banded = (frame[texts].notna() & frame[texts].astype(str).ne("")).any(axis=1) if texts else False
             counted = _shows(frame, list(COUNT_COLUMNS))
             shows_cell = base & (_shows(frame, CELL_VALUES) | counted | banded)
             seen.cell(frame.loc[shows_cell, "celle"], where[shows_cell])
