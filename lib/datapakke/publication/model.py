@@ -166,51 +166,8 @@ def measure_sets(code: str) -> list[tuple[str, ...]]:
     return sets
 
 
-def component(m: Model, start_vars: list[int], know: Knowledge, measures: tuple[str, ...] | None = None) -> list[int]:
-    """The unknown variables (of ``measures``; default all) connected to ``start_vars`` through rows."""
-    allowed = set(measures) if measures else set(MEASURES)
-    seen = {v for v in start_vars if know.is_free(v) and m.measure_of(v) in allowed}
-    todo = list(seen)
-    while todo:
-        v = todo.pop()
-        meas = m.measure_of(v)
-        for c in m.carriers(v):
-            for r in m.relations_of(c):
-                if meas not in m.measures_of[m.rel_family[r]]:
-                    continue
-                for x in m.members(r)[0]:
-                    w = m.var(x, meas)
-                    if w not in seen and know.is_free(w):
-                        seen.add(w)
-                        todo.append(w)
-        for row, _, _ in know.extra_rows(v):
-            for w in row:
-                if w not in seen and know.is_free(w) and m.measure_of(w) in allowed:
-                    seen.add(w)
-                    todo.append(w)
-        # a sum and a count are tied to their group's n (and n to them): S within n·[lo, hi], C ≤ n
-        if meas == "n":
-            for c in m.carriers(v):
-                for mm in m.measures_of[m.family[c]][1:]:
-                    if mm not in allowed:
-                        continue
-                    w = m.var(c, mm)
-                    if w not in seen and know.is_free(w) and not math.isnan(m.values[mm][c]):
-                        seen.add(w)
-                        todo.append(w)
-        elif "n" in allowed:
-            for c in m.carriers(v):
-                w = m.var(c, "n")
-                if w not in seen and know.is_free(w):
-                    seen.add(w)
-                    todo.append(w)
-    return sorted(seen)
-
-
 def components_all(m: Model, know: Knowledge, measures: tuple[str, ...]) -> "Components":
-    """Every component of free variables of ``measures`` at once: variable → its component (sorted).
-
-    The same components as ``component`` gives one at a time, from one sparse graph: variables
+    """Every component of free variables of ``measures`` at once, from one sparse graph: variables
     joined through the relations they share, through a group's n and its sums or counts, and
     through extra rows.
     """

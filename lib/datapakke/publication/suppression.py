@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from .model import KIND, LEVEL_RANK, MEASURES, TOL, Certifier, Knowledge, Model, build_model, component, \
+from .model import KIND, LEVEL_RANK, MEASURES, TOL, Certifier, Knowledge, Model, build_model, \
     components_all, count_questions, measure_sets, questions, system
 
 #: Count measures and how they are shown: as a share of the group's pupils, or as a count.
