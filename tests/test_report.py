@@ -134,7 +134,11 @@ def test_aars_kort_fortalt_states_the_boys_against_the_girls_and_its_points_each
         assert f'<p class="dp-flag-message">{row.budskab}</p>' in card
         assert f'id="figur-punkt-{i}"' in card and f'id="tal-punkt-{i}"' in card
         assert 'href="#tal-punkt-' in card
-    page = _page(r)
+
+
+@pytest.mark.parametrize("school", [AARS, TINY])
+def test_every_link_inside_the_page_has_its_target_and_every_figure_its_text(built, school):
+    page = _page(SchoolReport.load(school, built.processed))
     assert_figures_are_accessible(page)
     inner = {a for a, _ in PAGE_SECTIONS}  # the headings' anchors are in the notebook's markdown
     missing = [t for t in set(re.findall(r'href="#([^"]+)"', page)) if t not in inner and f'id="{t}"' not in page]

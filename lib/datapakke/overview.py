@@ -408,7 +408,7 @@ class MunicipalityOverview:
         for k in order:
             sub = f[f["kode"] == k]
             cells = [f'<td class="dp-left">{self.link(k)}</td>', f'<td data-v="{int(counts.get(k, 0))}">'
-                     f'{int(counts.get(k, 0)) or ""}</td>']
+                     f'{int(counts.get(k, 0))}</td>']
             for tema in THEME_ORDER:
                 t = sub[sub["tema"] == tema]
                 items = [html.escape(flag_phrase(r.regel, r.dimension, r.vaerdi)) for r in t.itertuples()]

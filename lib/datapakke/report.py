@@ -74,7 +74,7 @@ def contents(sections: list[tuple[str, str]]) -> str:
 
 def anchored(anchor: str, content: str) -> str:
     """Content with an id a sentence or a figure can link to (``#anchor``)."""
-    return f'<div class="dp-anchor" id="{anchor}">{content}</div>'
+    return f'<div class="dp-anchor dp-scroll" id="{anchor}">{content}</div>'
 
 
 def data_table(anchor: str, frame: pd.DataFrame, caption: str, note: str = "") -> str:
@@ -214,7 +214,7 @@ class SchoolReport:
             items.append(said(_gender_sentence(g, r, "faglig_trivsel"), *links))
         else:
             items.append(said(f"Der er for få besvarelser fra drenge eller piger i {r} til at vise deres faglige trivsel "
-                              "hver for sig.", *links[:1]))
+                              "hver for sig.", links[1]))
         f = self.school_flags()
         for i, row in enumerate(f.itertuples(), 1):
             if row.regel == "koensforskel" and row.dimension == "faglig_trivsel":
@@ -238,8 +238,8 @@ class SchoolReport:
             above = [config.DIMENSIONS[d].lower() for d in config.DIMENSIONS
                      if d in dev.index and dev.at[d, "p_adj"] < 0.05 and dev.at[d, "diff"] > 0]
             tested = int(dev["p_adj"].notna().sum()) if len(dev) else 0
-            where = (f"statistisk sikkert under kommunen i {_and(below)}" if below else "") + (
-                " og " if below and above else "") + (f"over i {_and(above)}" if above else "")
+            where = (f"statistisk sikkert under kommunen i {_and(below)}" + (f" og over i {_and(above)}" if above else "")
+                     if below else f"statistisk sikkert over kommunen i {_and(above)}" if above else "")
             rest = (f"; i {_and_count(tested - len(below) - len(above))} er forskellen til kommunen ikke sikker"
                     if below or above else f"; i alle {tested} dimensioner er forskellen til kommunen ikke sikker")
             items.append(said(
@@ -317,7 +317,7 @@ class SchoolReport:
                     + ref("ændring siden forrige runde", "#tabel-aendring"))
         if r.regel == "svarprocent":
             rows = self._round_rows()
-            row = rows[rows["Runde"] == self.latest_round]
+            row = rows.loc[rows["Runde"] == self.latest_round, ["Runde", "Elever", "Besvarelser", "Svarprocent"]]
             return (anchored(f"tal-{name}", fmt.table(row, f"Svarprocent i {self.latest_round}")),
                     ref("runder, elever og svarprocent", "#tabel-runder"))
         a = self.slice("absence")
@@ -787,7 +787,7 @@ class SchoolReport:
             "tilfældighed. Hver 20. skole ventes uden for 95 %-grænserne (stiplet) selv uden reel forskel, så én skole "
             "derude er ikke i sig selv et fund; uden for 99,8 %-grænserne (prikket) ventes 1 af 500. Den effektive "
             "størrelse er antallet af elever, justeret for at drenge og piger ikke er lige mange. Skoler med for få "
-            "drenge eller piger er ikke med. " + expected))._repr_html_()
+            "drenge eller piger er ikke med."))._repr_html_()
 
     def other_gaps(self) -> Block:
         """Every dimension's gender gap at the latest round in one compact table."""
@@ -853,18 +853,20 @@ class SchoolReport:
             ys = [_round(r[f"{t}_pct"], 2) for t in types] + [_round(r["samlet_pct"], 2)]
             table[LEVEL_LABELS[niveau]] = [fmt.pct(v) for v in ys]
             fig.add_trace(go.Bar(
-                x=[config.ABSENCE_TYPES[t] for t in types] + ["Samlet"], y=ys,
+                x=list(range(len(types) + 1)), y=ys, customdata=[config.ABSENCE_TYPES[t] for t in types] + ["Samlet"],
                 name=LEVEL_LABELS[niveau], marker={"color": COLOURS[niveau],
                                                    "pattern": {"shape": {"skole": "", "kommune": "/", "program": "."}[niveau]}},
-                hovertemplate="%{x}: %{y:.1f} %<extra>" + LEVEL_LABELS[niveau] + "</extra>",
+                hovertemplate="%{customdata}: %{y:.1f} %<extra>" + LEVEL_LABELS[niveau] + "</extra>",
             ))
-        if pd.notna(land):
-            fig.add_trace(go.Scatter(x=["Samlet"], y=[land], mode="markers", name="Landet",
-                                     marker={"color": COLOURS["land"], "symbol": "x", "size": 14},
+        if pd.notna(land):  # a line across the whole "Samlet" group, not a mark on one of its bars
+            fig.add_trace(go.Scatter(x=[len(types) - 0.45, len(types) + 0.45], y=[land, land], mode="lines",
+                                     name="Landet (kun samlet)", line={"color": COLOURS["land"], "dash": "dash", "width": 3},
                                      hovertemplate="Landet: %{y:.1f} %<extra></extra>"))
             table["Landet"] = [fmt.SUPPRESSED] * len(types) + [fmt.pct(land)]
         plots.layout(fig, f"Fravær efter type, skoleåret {year}", barmode="group")
-        fig.update_yaxes(title="Fravær (% af skoledage)", ticksuffix=" %")
+        fig.update_xaxes(tickvals=list(range(len(types) + 1)), ticktext=[config.ABSENCE_TYPES[t] for t in types] + ["Samlet"],
+                         range=[-0.5, len(types) + 0.5])
+        fig.update_yaxes(title="Fravær (% af skoledage)", ticksuffix=" %", rangemode="tozero")
         school = a[a["niveau"] == "skole"].iloc[0]
         kom = a[a["niveau"] == "kommune"]["samlet_pct"]
         text = (f"Skolens samlede fravær var {fmt.pct(school['samlet_pct'])} af skoledagene i skoleåret {year}"
@@ -876,7 +878,8 @@ class SchoolReport:
                      data_table("tal-absence-type", frame, f"Fravær efter type, {year} (% af skoledagene)", note),
                      how_to_read(
             "Søjlerne viser den gennemsnitlige andel af skoledagene, eleverne var fraværende, fordelt på "
-            "sygefravær, lovligt fravær (med tilladelse) og ulovligt fravær. Krydset er landets offentliggjorte tal."))
+            "sygefravær, lovligt fravær (med tilladelse) og ulovligt fravær. Den stiplede streg over «Samlet» er "
+            "landets offentliggjorte tal, som kun findes samlet."))
 
     def absence_details(self) -> Block:
         """By grade, by gender, by month; the two 10 % rules; absence against faglig trivsel."""
