@@ -7,7 +7,7 @@ from statsmodels.stats.multitest import multipletests
 
 from datapakke import attendance, store
 
-from .conftest import AARS
+from .conftest import AARS, TINY
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +54,32 @@ def test_change_between_rounds_is_welch(v, scores):
     assert fam["p_adj"].to_numpy() == pytest.approx(multipletests(fam["p"], method="holm")[1])
 
 
-def test_deviation_from_municipality(v):
+@pytest.mark.parametrize("school", [AARS, TINY])
+def test_deviation_from_municipality_is_a_one_sample_t_test(v, scores, school):
+    """t with n − 1 df against the municipality's mean (scipy's ttest_1samp), not z: at n = 15 z is too narrow."""
     d = _agg(v, "deviation")
     m = _agg(v, "survey_means")
     m = m[(m.runde == "T3") & (m.dimension == "social_trivsel") & (m.gruppe == "alle")].set_index(["niveau", "kode"])
-    row = d[(d.kode == AARS) & (d.runde == "T3") & (d.dimension == "social_trivsel")].iloc[0]
-    diff = m.loc[("skole", AARS), "mean"] - m.loc[("kommune", "820"), "mean"]
-    assert row["diff"] == pytest.approx(diff)
-    assert row["p"] == pytest.approx(2 * stats.norm.sf(abs(diff) / m.loc[("skole", AARS), "se"]))
+    row = d[(d.kode == school) & (d.runde == "T3") & (d.dimension == "social_trivsel")].iloc[0]
+    x = _pupils(scores, "T3", "social_trivsel", school)
+    kommune = m.loc[("kommune", "820"), "mean"]
+    ref = stats.ttest_1samp(x, popmean=kommune)
+    ci = ref.confidence_interval(0.95)  # an interval for the school's mean
+    assert row["diff"] == pytest.approx(x.mean() - kommune)
+    assert row["df"] == len(x) - 1
+    assert row["p"] == pytest.approx(ref.pvalue)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low - kommune, ci.high - kommune))
+
+
+@pytest.mark.parametrize("table", ["gender_gaps", "gender_gaps_grade", "survey_change", "deviation"])
+def test_every_holm_tested_interval_agrees_with_its_test(v, table):
+    """An interval excludes 0 exactly when the Holm-corrected p < 0,05 — in every family of the fixture."""
+    t = _agg(v, table).dropna(subset=["p_adj", "ci_low_holm", "ci_high_holm"])
+    assert len(t) > 50
+    excludes = (t["ci_low_holm"] > 0) | (t["ci_high_holm"] < 0)
+    assert (excludes == (t["p_adj"] < 0.05)).all()
+    assert ((t["ci_level_holm"] >= 0.95 - 1e-12) & (t["ci_level_holm"] <= 1 - 0.05 / 7 + 1e-12)).all()
+    assert ((t["ci_low_holm"] <= t["ci_low"] + 1e-9) & (t["ci_high_holm"] >= t["ci_high"] - 1e-9)).all()
 
 
 def test_absence_change_is_welch_on_pupil_percentages(v, built):

@@ -141,15 +141,46 @@ def test_axe_finds_no_critical_serious_or_moderate_violation(visits, visit):
                                      + "; ".join(n["target"] for n in v["nodes"][:5]) for v in blocking)
 
 
-KEYBOARD_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "page content: the figure filters are plotly updatemenus/sliders, drawn in SVG and reachable by mouse "
-    "only (no keyboard, no screen reader); native <select>/buttons in the page are needed"))
-
-
-@pytest.mark.parametrize("page", [pytest.param("kommune", marks=KEYBOARD_XFAIL),
-                                  pytest.param("udforsker", marks=KEYBOARD_XFAIL), "aars", "vestermarkskolen"])
+@pytest.mark.parametrize("page", ["kommune", "udforsker", "aars", "vestermarkskolen"])
 def test_figure_controls_are_reachable_by_keyboard(visits, page):
+    """No plotly menu or slider (drawn in SVG, mouse only): the filters are native selects in the page."""
     assert visits[(1280, page)].mouse_only_controls == 0
+
+
+@pytest.mark.parametrize("page, select, figure", [("udforsker", "fig-udforsker-koensforskel-kommune", "fig-udforsker-koensforskel"),
+                                                  ("udforsker", "fig-udforsker-fordelinger-runde", "fig-udforsker-fordelinger"),
+                                                  ("kommune", "fig-kommune-udvikling-skoler-dimension",
+                                                   "fig-kommune-udvikling-skoler")])
+def test_a_filter_changes_its_figure_from_the_keyboard(site, page, select, figure):
+    """Tab to the select, change it with the arrow key: the figure shows other traces and says so."""
+    from selenium.webdriver.common.keys import Keys
+
+    shown = f"return document.getElementById('{figure}').data.map(t => t.visible !== false)"
+    with browser.chromium(1280) as driver:
+        browser.open_page(driver, site / PAGES[page])
+        el = driver.find_element("id", select)
+        before = driver.execute_script(shown)
+        driver.execute_script("arguments[0].focus()", el)
+        assert driver.switch_to.active_element == el
+        last = driver.execute_script("return arguments[0].selectedIndex === arguments[0].options.length - 1", el)
+        el.send_keys(Keys.ARROW_UP if last else Keys.ARROW_DOWN)
+        after = driver.execute_script(shown)
+        status = driver.execute_script("return arguments[0].closest('.dp-filters').querySelector('[role=status]').textContent", el)
+        assert browser.console_errors(driver) == []
+    assert sum(before) > 0 and after != before and sum(after) > 0
+    assert status.startswith("Figuren viser nu:")
+
+
+def test_links_to_the_numbers_behind_a_figure_open_them(site):
+    with browser.chromium(1280) as driver:
+        browser.open_page(driver, site / PAGES["aars"])
+        link = driver.find_element("css selector", '#figur-survey-overview a.dp-figure-data')
+        assert not driver.execute_script("return document.getElementById('tal-survey-overview').open")
+        link.click()
+        assert driver.execute_script("return document.getElementById('tal-survey-overview').open")
+        targets = driver.execute_script("""return [...document.querySelectorAll('a[href^="#"]')]
+            .map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(decodeURIComponent(id)))""")
+    assert targets == [], "links inside the page without a target"
 
 
 def test_the_menu_folds_into_a_top_menu_on_a_phone(site):

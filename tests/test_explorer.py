@@ -8,10 +8,10 @@ import plotly.graph_objects as go
 import pytest
 
 from datapakke import config, explorer, privacy, store
-from datapakke.explorer import ALL, Explorer, Filter, between_group_share, distribution_table
+from datapakke.explorer import ALL, Explorer, between_group_share, distribution_table
 from datapakke.multilevel import school_gender_gaps
 
-from .conftest import AARS, run_nbval_lax
+from .conftest import AARS, assert_figures_are_accessible, assert_heatmap_labels_readable, run_nbval_lax
 
 
 def _con(scores: pd.DataFrame, skoler: pd.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -129,27 +129,14 @@ def test_between_group_share_matches_the_balanced_anova():
     assert np.isnan(between_group_share(frame.assign(kommunekode="1"), "v")["andel_mellem"])
 
 
-def test_filters_start_at_their_defaults_and_combine_in_the_script():
-    fig = go.Figure([go.Scatter(x=[1], y=[1]) for _ in range(4)])
-    keys = [{"kommune": "a", "runde": "T1"}, {"kommune": "a", "runde": "T2"},
-            {"kommune": "b", "runde": "T1"}, {"kommune": "b", "runde": "T2"}]
-    script = explorer.add_filters(fig, keys, [Filter("kommune", "Kommune", [("a", "A"), ("b", "B")], "a"),
-                                              Filter("runde", "Runde", [("T1", "T1"), ("T2", "T2")], "T2", slider=True)],
-                                  "test")
-    assert [t.visible for t in fig.data] == [False, True, False, False]
-    menu = fig.layout.updatemenus[0]
-    assert menu.name == "kommune" and [b.name for b in menu.buttons] == ["a", "b"]
-    assert menu.buttons[1].args[0]["visible"] == [False, False, False, True]  # B with the slider at its default
-    assert [s.value for s in fig.layout.sliders[0].steps] == ["T1", "T2"]
-    assert '"fig-test"' in script and "plotly_buttonclicked" in script and "plotly_sliderchange" in script
-
-
 def test_explorer_page_renders_and_writes_only_aggregates(built, x, tmp_path):
     parts = [x.banner(), x.heading(), x.summary(), x.data_basis(), x.distributions(), x.municipality_means(),
              x.variance_shares(), x.multilevel_details(), x.caterpillar(), x.absence_wellbeing(), x.school_spread(), x.method(),
              x.write_tables(tmp_path / "udforsker_data")]
     page = "\n".join(p._repr_html_() for p in parts)
     assert config.DEMO_MARKER in page
+    assert_figures_are_accessible(page, 6)
+    assert assert_heatmap_labels_readable(x.municipality_means().parts[0].fig) > 100
     assert "Vesthimmerland" in page and "Roskilde" in page
     assert 'href="udforsker_data/fordelinger.csv"' in page
     files = sorted(p.name for p in (tmp_path / "udforsker_data").iterdir())

@@ -67,3 +67,35 @@ def test_suppressed_cells_never_flag():
 def test_no_flags_on_an_empty_absence_table():
     t = _tables(absence_change=pd.DataFrame(columns=_tables()["absence_change"].columns))
     assert not any(r.startswith("fravaer") for _, r in _fired(t))
+
+
+def test_each_flag_has_one_plain_sentence_with_the_numbers_shown():
+    f = flags.school_flags(_tables()).set_index(["kode", "regel"])
+    assert f.loc[("A", "koensforskel"), "budskab"] == (
+        "Drengene trives fagligt dårligere end pigerne: faglig trivsel 480 mod 510 point i T3, 30 point lavere.")
+    assert f.loc[("A", "under_kommunen"), "budskab"].startswith("Skolens elever trives fagligt dårligere end kommunens")
+    assert "488 mod 500 point i T3, 12 point lavere" in f.loc[("A", "under_kommunen"), "budskab"]
+    assert f.loc[("A", "fravaer_stigning"), "budskab"] == ("Eleverne er mere fraværende end sidste skoleår: samlet "
+                                                            "fravær 6,5 % i 2025/2026 mod 5,0 % i 2024/2025, 1,5 procentpoint mere.")
+    assert all(f["budskab"].str.len() > 20) and not f["budskab"].str.contains("p =|Holm|interval").any()
+
+
+def test_klasseledelse_gap_in_plain_danish_with_the_interval_that_agrees_with_holm():
+    """Aars Skole's point in the demo data: boys 458, girls 486 in klasseledelse at T3."""
+    gaps = pd.DataFrame({"niveau": "skole", "kode": ["A"], "runde": "T3", "dimension": "klasseledelse",
+                         "mean_dreng": [457.76], "mean_pige": [486.17], "diff": [-28.40], "ci_low": [-47.04],
+                         "ci_high": [-9.77], "ci_low_holm": [-51.2], "ci_high_holm": [-5.6], "hedges_g": [-0.277],
+                         "g_ci_low_holm": [-0.52], "g_ci_high_holm": [-0.04], "p_adj": [0.0202]})
+    f = flags.school_flags(_tables(gender_gaps=gaps))
+    row = f[f.regel == "koensforskel"].iloc[0]
+    assert row["budskab"] == ("Drengene oplever mindre ro og orden i timerne end pigerne: klasseledelse (ro og orden) "
+                              "458 mod 486 point i T3, 28 point lavere.")
+    assert "forskel −28 (Holm-justeret interval −51 til −6; Hedges' g −0,28, interval −0,52 til −0,04; " \
+           "Holm-korrigeret p = 0,020)" in row["tal"]
+    assert (row["ci_low"], row["ci_high"]) == (-51.2, -5.6)  # the interval stored is the one shown
+
+
+def test_a_difference_in_the_text_is_that_of_the_rounded_numbers():
+    dev = _tables()["deviation"].assign(mean=[505.4, 492, 470, np.nan], mean_kommune=530.6, diff=[-25.2, -8, -30, np.nan])
+    row = flags.school_flags(_tables(deviation=dev)).set_index(["kode", "regel"]).loc[("A", "under_kommunen")]
+    assert "Skolen 505 mod kommunens 531 i T3: forskel −26" in row["tal"] and "26 point lavere" in row["budskab"]

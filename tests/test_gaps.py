@@ -21,6 +21,7 @@ from datapakke.gaps import (
     gap_change,
     gender_gaps,
     grade_band,
+    holm_intervals,
 )
 
 KEYS = ["institutionsnummer", "runde", "dimension"]
@@ -310,6 +311,71 @@ def test_adjust_on_gaps_families(scores):
 def _gaps_rows(rows):
     return pd.DataFrame(rows, columns=["institutionsnummer", "dimension", "runde",
                                        "diff", "se", "df", "n_dreng", "n_pige"])
+
+
+def _holm_reference(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """The level each interval is taken at, by Holm's procedure written out step by step."""
+    order = np.argsort(p, kind="stable")
+    m, alphas, stopped = len(p), np.empty(len(p)), None
+    for step, i in enumerate(order, start=1):
+        if stopped is None and p[i] > alpha / (m - step + 1):
+            stopped = step
+        alphas[i] = alpha / (m - (stopped or step) + 1)
+    return alphas
+
+
+def test_holm_intervals_agree_with_statsmodels_holm_and_scipy_t():
+    """Random families of 1–7 Welch-type tests: the interval excludes 0 iff statsmodels' Holm rejects;
+    its half-width is scipy's t quantile at the Holm step's level times se."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for fam in range(40):
+        m = int(rng.integers(1, 8))
+        se = rng.uniform(2, 12, m)
+        df = rng.uniform(4, 400, m)
+        est = rng.normal(0, 1, m) * se * rng.choice([0.5, 2.0, 3.5], m)
+        rows.append(pd.DataFrame({"fam": fam, "diff": est, "se": se, "df": df,
+                                  "p": 2 * stats.t.sf(np.abs(est / se), df)}))
+    # the step-down stops at rank 2, although rank 3's p (0,045) is under its own threshold (0,05):
+    # an interval at rank 3's level would exclude 0 beside a Holm p ≥ 0,05
+    p = np.array([0.001, 0.04, 0.045])
+    df = np.array([30.0, 30.0, 30.0])
+    rows.append(pd.DataFrame({"fam": -1, "diff": stats.t.isf(p / 2, df), "se": 1.0, "df": df, "p": p}))
+    frame = pd.concat(rows, ignore_index=True)
+    out = holm_intervals(frame, ["fam"])
+    tricky = out[out.fam == -1]
+    assert tricky["ci_low_holm"].iloc[0] > 0 and (tricky["ci_low_holm"].iloc[1:] < 0).all()
+    for fam, g in out.groupby("fam"):
+        reject = multipletests(g["p"], alpha=0.05, method="holm")[0]
+        excludes = ((g["ci_low_holm"] > 0) | (g["ci_high_holm"] < 0)).to_numpy()
+        assert (excludes == reject).all(), fam
+        a = _holm_reference(g["p"].to_numpy())
+        half = stats.t.ppf(1 - a / 2, g["df"]) * g["se"]
+        assert g["ci_high_holm"].to_numpy() == pytest.approx((g["diff"] + half).to_numpy())
+        assert g["ci_level_holm"].to_numpy() == pytest.approx(1 - a)
+    assert out["ci_level_holm"].between(0.95, 1 - 0.05 / 7 + 1e-12).all()
+
+
+def test_holm_interval_of_a_single_test_is_scipys_95_interval(scores):
+    g = gender_gaps(scores, by=KEYS)
+    one = holm_intervals(g, family=KEYS, g="hedges_g")  # each row its own family of one test
+    assert one["ci_low_holm"].to_numpy() == pytest.approx(g["ci_low"].to_numpy(), nan_ok=True)
+    assert one["g_ci_high_holm"].to_numpy() == pytest.approx(g["g_ci_high"].to_numpy(), nan_ok=True)
+    s = scores[(scores.institutionsnummer == scores.institutionsnummer.iloc[0]) & (scores.runde == "T1")
+               & (scores.dimension == scores.dimension.iloc[0])].dropna(subset=["score"])
+    ref = stats.ttest_ind(s[s.koen == "dreng"].score, s[s.koen == "pige"].score, equal_var=False)
+    row = one[(one.institutionsnummer == s.institutionsnummer.iloc[0]) & (one.runde == "T1")
+              & (one.dimension == s.dimension.iloc[0])].iloc[0]
+    ci = ref.confidence_interval(0.95)
+    assert (row["ci_low_holm"], row["ci_high_holm"]) == pytest.approx((ci.low, ci.high))
+
+
+def test_holm_intervals_leave_untested_rows_empty():
+    frame = pd.DataFrame({"fam": [1, 1, 2], "diff": [5.0, 1.0, 3.0], "se": [1.0, 1.0, 1.0], "df": [30.0, 30.0, np.inf],
+                          "p": [0.0001, np.nan, 0.01]})
+    out = holm_intervals(frame, ["fam"])
+    assert np.isnan(out.loc[1, "ci_low_holm"]) and out.loc[0, "ci_level_holm"] == pytest.approx(0.95)  # m = 1
+    assert out.loc[2, "ci_high_holm"] == pytest.approx(3.0 + stats.norm.ppf(0.975))  # df = inf: z
 
 
 def test_gap_change_constructed_case():

@@ -10,7 +10,7 @@ import pytest
 from datapakke import build, config, datapackage, flags as flags_mod, overview, privacy, publish, store
 from datapakke.overview import MunicipalityOverview, theme_counts
 
-from .conftest import AARS, TINY, run_nbval_lax
+from .conftest import AARS, TINY, assert_figures_are_accessible, assert_heatmap_labels_readable, run_nbval_lax
 from .workbook import assert_csvs_match_workbook, assert_no_numbers_as_text, assert_page_in_workbook
 
 PUPIL_COLUMNS = {"elev_id", "score", "raw", "klasse", "dato"}
@@ -99,8 +99,11 @@ def test_overview_page_sections_render_with_links_and_banner(built, tmp_path):
     assert "dpSortTable" in page and ">nan<" not in page and not re.search(r"(?<!is)NaN", page)
     pseudonyms = set(pd.read_parquet(store.current(built.processed) / "elever.parquet")["elev_id"])
     assert not any(p in page for p in list(pseudonyms)[:2000])
-    roskilde = MunicipalityOverview.load("265", built.processed)
-    assert "Roskilde Kommune" in roskilde.heading()._repr_html_()
+    assert_figures_are_accessible(page, 6)
+    assert assert_heatmap_labels_readable(k.comparison().parts[0].fig) >= 3 * 9
+    roskilde = MunicipalityOverview.load("265", built.processed).heading()._repr_html_()
+    assert "Kommunekode 265" in roskilde and "Roskilde" not in roskilde  # the title names it, once
+    assert 'aria-label="Indhold på siden"' in roskilde
     with pytest.raises(ValueError, match="findes ikke"):
         MunicipalityOverview.load("999", built.processed)
 
@@ -148,6 +151,10 @@ def test_index_links_the_overviews_and_the_explorer(site):
         assert "MunicipalityOverview.load" not in page and "Explorer.load" not in page
     assert "<title>Vesthimmerland Kommune</title>" in kom
     assert (out / "udforsker" / "udforsker_data" / "fordelinger.csv").is_file()
+    for page in (kom, exp):  # every link inside the page (contents, Kort fortalt, figure → table) has its target
+        targets = set(re.findall(r'href="#([^"]+)"', page))
+        assert targets and all(f'id="{t}"' in page for t in targets), [t for t in targets if f'id="{t}"' not in page]
+    assert '<h2 id="kort-fortalt">Kort fortalt</h2>' in kom and "{#" not in kom
     elever = pd.read_parquet(store.current(paths.processed) / "elever.parquet", columns=["elev_id"])
     assert privacy.scan_output(out, set(elever["elev_id"])) == []
 

@@ -108,3 +108,10 @@ def test_quarto_renders_the_same_site(site_paths):
     assert (site / "index.html").is_file()
     assert (site / "vesthimmerland" / "861010-aars-skole.html").is_file()
     assert config.DEMO_MARKER in (site / "vesthimmerland" / "861010-aars-skole.html").read_text(encoding="utf-8")
+
+
+def test_quarto_heading_anchors_become_ids_in_the_fallback():
+    md = "## Fravær {#fravaer}\n\nTekst med {#ikke} en overskrift.\n### Kønsforskel & ro {#koen-1}\n# Uden anker"
+    out = publish.heading_ids(md)
+    assert '<h2 id="fravaer">Fravær</h2>' in out and '<h3 id="koen-1">Kønsforskel &amp; ro</h3>' in out
+    assert "Tekst med {#ikke} en overskrift." in out and out.endswith("# Uden anker")

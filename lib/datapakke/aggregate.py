@@ -85,7 +85,11 @@ def score_bounds(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def survey_change(means: pd.DataFrame) -> pd.DataFrame:
-    """Change since the previous round, with a Welch 95 % CI (rounds as independent samples)."""
+    """Change since the previous round, with a Welch 95 % CI (rounds as independent samples).
+
+    Holm-corrected across the dimensions of one school-round-group (``p_adj``), with intervals
+    that agree with that test (``ci_low_holm``/``ci_high_holm``, ``gaps.holm_intervals``).
+    """
     keys = ["niveau", "kode", "dimension", "gruppe_type", "gruppe"]
     rows = []
     for prev, cur in zip(config.ROUNDS, config.ROUNDS[1:]):
@@ -97,11 +101,12 @@ def survey_change(means: pd.DataFrame) -> pd.DataFrame:
         w.index = j.index
         rows.append(w.assign(fra=prev, til=cur).reset_index())
     out = pd.concat(rows, ignore_index=True)
-    return gaps.adjust_pvalues(out, family=["niveau", "kode", "gruppe_type", "gruppe", "til"], method="holm")
+    family = ["niveau", "kode", "gruppe_type", "gruppe", "til"]
+    return gaps.holm_intervals(gaps.adjust_pvalues(out, family=family, method="holm"), family)
 
 
 def welch_from_stats(m1, s1, n1, m0, s0, n0) -> pd.DataFrame:
-    """Difference m1 − m0 of two independent means with Welch df, 95 % CI and p (scipy)."""
+    """Difference m1 − m0 of two independent means with Welch se, df, 95 % CI and p (scipy)."""
     arr = lambda x: np.asarray(x, dtype=float)  # noqa: E731 - scipy wants arrays, not Series
     m1, s1, n1, m0, s0, n0 = map(arr, (m1, s1, n1, m0, s0, n0))
     res = stats.ttest_ind_from_stats(m1, s1, n1, m0, s0, n0, equal_var=False)
@@ -110,14 +115,19 @@ def welch_from_stats(m1, s1, n1, m0, s0, n0) -> pd.DataFrame:
         df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))
     half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
     diff = m1 - m0
-    return pd.DataFrame({"diff": diff, "ci_low": diff - half, "ci_high": diff + half, "p": res.pvalue})
+    return pd.DataFrame({"diff": diff, "se": np.sqrt(v1 + v0), "df": df, "ci_low": diff - half, "ci_high": diff + half,
+                         "p": res.pvalue})
 
 
 def deviation_from_municipality(means: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
     """School − municipality per round and dimension (all pupils), Holm-corrected across dimensions.
 
     The municipality's mean is the fixed reference (it rests on many more pupils and contains
-    the school), so the uncertainty is the school's own: z = diff / se_school.
+    the school), so the uncertainty is the school's own: t = diff / se_school with n − 1
+    degrees of freedom — the one-sample t-test of the school's pupils against the
+    municipality's mean (``scipy.stats.ttest_1samp``), not z, which is too narrow for a small
+    school.  ``ci_low``/``ci_high`` is its 95 % interval; ``ci_low_holm``/``ci_high_holm`` the
+    interval that agrees with the Holm-corrected ``p_adj`` (``gaps.holm_intervals``).
     """
     m = means[(means["gruppe_type"] == "alle")]
     school = m[m["niveau"] == "skole"].merge(
@@ -127,10 +137,14 @@ def deviation_from_municipality(means: pd.DataFrame, skoler: pd.DataFrame) -> pd
     j = school.merge(kom, on=["kommunekode", "runde", "dimension"])
     out = j[["niveau", "kode", "kommunekode", "runde", "dimension", "n", "mean", "mean_kommune", "se"]].copy()
     out["diff"] = out["mean"] - out["mean_kommune"]
-    out["ci_low"] = out["diff"] - 1.96 * out["se"]
-    out["ci_high"] = out["diff"] + 1.96 * out["se"]
-    out["p"] = 2 * stats.norm.sf(np.abs(out["diff"] / out["se"]))
-    return gaps.adjust_pvalues(out, family=["kode", "runde"], method="holm")
+    out["df"] = (out["n"] - 1).where(out["n"] > 1).astype(float)
+    half = stats.t.ppf(0.975, out["df"]) * out["se"]
+    out["ci_low"] = out["diff"] - half
+    out["ci_high"] = out["diff"] + half
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["p"] = 2 * stats.t.sf(np.abs(out["diff"] / out["se"]), out["df"])
+    family = ["kode", "runde"]
+    return gaps.holm_intervals(gaps.adjust_pvalues(out, family=family, method="holm"), family)
 
 
 def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFrame, round_years: dict[str, str]) -> pd.DataFrame:
@@ -153,13 +167,20 @@ def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFr
 
 
 def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Boys − girls per level × round × dimension (and by grade band), Holm-corrected across dimensions."""
+    """Boys − girls per level × round × dimension (and by grade band), Holm-corrected across dimensions.
+
+    Besides the 95 % intervals, each gap has the interval that agrees with its Holm test
+    (``ci_low_holm``/``ci_high_holm``, and ``g_ci_low_holm``/``g_ci_high_holm`` for Hedges' g at
+    the same level; ``gaps.holm_intervals``).
+    """
     s = with_levels(scores.dropna(subset=["score"]))
     overall = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension"])
-    overall = gaps.adjust_pvalues(overall, family=["niveau", "kode", "runde"], method="holm")
+    family = ["niveau", "kode", "runde"]
+    overall = gaps.holm_intervals(gaps.adjust_pvalues(overall, family=family, method="holm"), family, g="hedges_g")
     s["klassetrin_band"] = grade_band(s["klassetrin"]).to_numpy()
     by_band = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
-    by_band = gaps.adjust_pvalues(by_band, family=["niveau", "kode", "runde", "klassetrin_band"], method="holm")
+    family = ["niveau", "kode", "runde", "klassetrin_band"]
+    by_band = gaps.holm_intervals(gaps.adjust_pvalues(by_band, family=family, method="holm"), family, g="hedges_g")
     return overall, by_band
 
 

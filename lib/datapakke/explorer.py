@@ -27,17 +27,14 @@ quantiles per group, model estimates, per-school summaries.  Rules:
 The page's figures carry only these aggregates; ``write_tables`` writes the same tables
 beside the page as CSV.  Pupil-level data never leaves ``data/processed``.
 
-**Filters in a static page.**  The figures' menus (municipality, grade band, round, gender)
-are plotly updatemenus and sliders: each button carries the trace visibility for its own
-choice with the other menus at their defaults, so each menu works on its own in any plotly
-renderer (also JupyterLab).  To combine menus, a few lines of JavaScript beside the figure
-(``FILTER_SCRIPT``) keep the current choice of every menu and show the traces that match
-all of them — no server.
+**Filters in a static page.**  The figures' filters (municipality, grade band, round,
+gender, measure) are native ``<select>`` elements above the plot (``plots.Filter``): every
+trace carries the filter values it belongs to, and the site's ``figures.js`` shows the traces
+that match all selects — keyboard- and screen-reader-reachable, no server.
 """
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +48,9 @@ from scipy import stats
 from . import config, fmt, plots, privacy, store
 from .gaps import GRADE_BANDS
 from .multilevel import fit_multilevel, school_gender_gaps
-from .plots import COLOURS, GENDER_LABELS
+from .plots import COLOURS, GENDER_LABELS, OTHERS, Filter
 from .overview import wrap
-from .report import Block, how_to_read, para
+from .report import Block, data_table, how_to_read, para
 
 #: Smallest group reported (survey figures on ≤ MIN_SURVEY_N respondents are suppressed).
 MIN_GROUP = config.MIN_SURVEY_N + 1
@@ -65,10 +62,6 @@ ALL = "alle"
 ALL_MUNICIPALITIES = "Alle kommuner"
 KEYS = ["kommunekode", "runde", "dimension", "koen", "klassetrin"]
 HIGHLIGHT, MUTED = COLOURS["kommune"], "#b9c3cc"
-#: Top margin (px) of a figure with filters: the title, then a band with the menus.
-CONTROLS_TOP = 125
-#: A trace key meaning "shown whenever this menu is not at its default" (e.g. the muted other schools).
-OTHERS = "__others"
 #: Columns that must never appear in an output table.
 PUPIL_COLUMNS = {"elev_id", "score", "raw", "klasse", "dato"}
 
@@ -323,89 +316,6 @@ def between_group_share(frame: pd.DataFrame, value: str, group: str = "kommuneko
             "ci_low": lo, "ci_high": hi, "F": f, "p": p}
 
 
-# --- filters for static pages ------------------------------------------------------------------
-FILTER_SCRIPT = """<script>
-(function () {
-  var id = %(id)s, keys = %(keys)s, state = %(state)s, tries = 0, start = JSON.parse(JSON.stringify(state));
-  function apply(gd) {
-    var vis = keys.map(function (k) {
-      for (var f in state) {
-        if (k[f] === %(others)s) { if (state[f] === start[f]) { return false; } continue; }
-        if (k[f] !== undefined && k[f] !== state[f]) { return false; }
-      }
-      return true;
-    });
-    window.Plotly.restyle(gd, {visible: vis});
-  }
-  function attach() {
-    var gd = document.getElementById(id);
-    if (!gd || !gd.on || !window.Plotly) { if (tries++ < 200) { setTimeout(attach, 50); } return; }
-    gd.on('plotly_buttonclicked', function (e) {
-      if (e.menu && e.menu.name && e.button) { state[e.menu.name] = e.button.name; setTimeout(function () { apply(gd); }, 0); }
-    });
-    gd.on('plotly_sliderchange', function (e) {
-      if (e.slider && e.slider.name && e.step) { state[e.slider.name] = e.step.value; setTimeout(function () { apply(gd); }, 0); }
-    });
-  }
-  attach();
-})();
-</script>"""
-
-
-@dataclass
-class Filter:
-    """One menu of a filtered figure: its key in the traces' keys, label, options and default."""
-
-    key: str
-    label: str
-    options: list[tuple[str, str]]  # (value, label)
-    default: str
-    slider: bool = False
-
-
-def add_filters(fig: go.Figure, trace_keys: list[dict], filters: list[Filter], name: str) -> str:
-    """Add dropdowns/slider above the plot of ``fig``; return the script that combines them (module doc).
-
-    The controls sit in a band between the title and the plot: dropdowns from the left (their
-    buttons say what they filter, e.g. "Kommune: Roskilde"), a slider on the right.
-    """
-    default = {f.key: f.default for f in filters}
-
-    def match(k, f, v):
-        if k.get(f) == OTHERS:
-            return v != default[f]
-        return k.get(f) is None or k[f] == v
-
-    def visible(state):
-        return [all(match(k, f, v) for f, v in state.items()) for k in trace_keys]
-
-    for trace, v in zip(fig.data, visible(default)):
-        trace.visible = v
-    top, bottom = CONTROLS_TOP, fig.layout.margin.b if fig.layout.margin.b is not None else 60
-    plot_h = max((fig.layout.height or 450) - top - bottom, 100)
-    y = 1 + 28 / plot_h  # 28 px above the plot area
-    menus, sliders = [], []
-    dropdowns = [f for f in filters if not f.slider]
-    for i, f in enumerate(dropdowns):
-        buttons = [{"label": f"{f.label}: {lab}", "name": val, "method": "restyle",
-                    "args": [{"visible": visible({**default, f.key: val})}]} for val, lab in f.options]
-        active = [val for val, _ in f.options].index(f.default)
-        menus.append({"name": f.key, "buttons": buttons, "active": active, "direction": "down", "x": 0.3 * i,
-                      "xanchor": "left", "y": y, "yanchor": "bottom", "showactive": True,
-                      "bgcolor": "#f7f7f7", "bordercolor": "#999", "font": {"size": 13}})
-    for f in [f for f in filters if f.slider]:
-        steps = [{"label": lab, "value": val, "method": "restyle",
-                  "args": [{"visible": visible({**default, f.key: val})}]} for val, lab in f.options]
-        active = [val for val, _ in f.options].index(f.default)
-        sliders.append({"name": f.key, "steps": steps, "active": active, "x": 0.64, "len": 0.36, "y": y - 8 / plot_h,
-                        "yanchor": "bottom", "pad": {"t": 0, "b": 0}, "ticklen": 4,
-                        "currentvalue": {"prefix": f"{f.label}: ", "font": {"size": 13}, "offset": 6}})
-    fig.update_layout(updatemenus=menus, sliders=sliders, margin={"t": top},
-                      title={"y": 1 - 8 / (fig.layout.height or 450), "yanchor": "top"})
-    return FILTER_SCRIPT % {"id": json.dumps(f"fig-{name}"), "keys": json.dumps(trace_keys, ensure_ascii=False),
-                            "state": json.dumps(default, ensure_ascii=False), "others": json.dumps(OTHERS)}
-
-
 def _r(values, d: int = 1) -> list:
     return [None if pd.isna(v) else round(float(v), d) for v in values]
 
@@ -574,17 +484,35 @@ class Explorer:
                 keys.append({"kommune": kode, "klassetrin": band, "runde": runde})
         filters = [Filter("kommune", "Kommune", [(k, n) for k, n in kommuner], ALL),
                    Filter("klassetrin", "Klassetrin", bands, ALL),
-                   Filter("runde", "Runde", [(r, r) for r in self.rounds], self.latest_round, slider=True)]
-        plots.layout(fig, "Fordelingen af elevernes scorer pr. dimension", height=560, boxmode="group")
+                   Filter("runde", "Runde", [(r, r) for r in self.rounds], self.latest_round)]
+        plots.layout(fig, "Fordelingen af elevernes scorer pr. dimension", height=480, boxmode="group")
         fig.update_yaxes(title="Score (500-skala)")
         fig.update_layout(legend={"y": -0.2})
         fig.add_hline(y=500, line={"color": "#bbb", "dash": "dot"})
-        script = add_filters(fig, keys, filters, "udforsker-fordelinger")
-        return Block(plots.show(fig, "udforsker-fordelinger"), script, how_to_read(
+        shown = t[(t["kommunekode"] == ALL) & (t["klassetrin"] == ALL) & (t["runde"] == self.latest_round)]
+        wide = shown.pivot_table(index="dimension", columns="koen", values="median", aggfunc="first")
+        wide = wide.reindex([d for d in dims if d in wide.index])
+        alt = ""
+        if len(wide) and {"dreng", "pige"} <= set(wide.columns):
+            girls = int((wide["pige"] > wide["dreng"]).sum())
+            iqr = (shown["p75"] - shown["p25"]).median()
+            alt = (f"Alle kommuner, {self.latest_round}: de midterste 50 % af eleverne spænder over omkring "
+                   f"{fmt.num(iqr)} point i hver dimension – forskellene mellem elever er store. Pigernes median er "
+                   f"højere end drengenes i {girls} af {len(wide)} dimensioner.")
+        rows = [[config.DIMENSIONS[r.dimension], GENDER_LABELS[r.koen], fmt.count(r.n), fmt.num(r.p10), fmt.num(r.p25),
+                 fmt.num(r.median), fmt.num(r.p75), fmt.num(r.p90), fmt.num(r.mean)]
+                for r in shown.sort_values(["dimension", "koen"], key=lambda c: c.map({d: i for i, d in enumerate(dims)})
+                                           if c.name == "dimension" else c).itertuples()]
+        table = data_table("tal-udforsker-fordelinger", pd.DataFrame(rows, columns=[
+            "Dimension", "Køn", "Elever", "10. percentil", "25. percentil", "Median", "75. percentil", "90. percentil",
+            "Gennemsnit"]), f"Fordelingerne for alle kommuner og klassetrin, {self.latest_round}",
+            "De andre valg i figuren står i tabellen fordelinger (se Data nederst på siden).")
+        return Block(plots.show(fig, "udforsker-fordelinger", alt=alt, table="#tal-udforsker-fordelinger",
+                                filters=filters, keys=keys), table, how_to_read(
             "Hver kasse viser de midterste 50 % af elevernes scorer (25.–75. percentil) med medianen som streg og "
             "gennemsnittet stiplet; knurhårene går fra 10. til 90. percentil (ikke min./maks., som ville være enkelte "
-            f"elevers svar). Grupper med færre end {QUANTILE_MIN_N} elever vises ikke her. Vælg kommune og klassetrin "
-            "i menuerne og runde med skyderen."))
+            f"elevers svar). Grupper med færre end {QUANTILE_MIN_N} elever vises ikke her. Vælg kommune, klassetrin "
+            "og runde i felterne over figuren."))
 
     def municipality_means(self) -> Block:
         """Heat map: each municipality's mean per dimension, against all municipalities (filters: round, band, gender)."""
@@ -596,6 +524,7 @@ class Explorer:
         fig, keys = go.Figure(), []
         ylab = [n for _, n in kommuner] + [ALL_MUNICIPALITIES]
         span = 40.0
+        scale = [[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]]
         for (band, _), (g, _), runde in [(b, g, r) for b in bands for g in genders for r in self.rounds]:
             sub = t[(t["klassetrin"] == band) & (t["koen"] == g) & (t["runde"] == runde)]
             ref = sub[sub["kommunekode"] == ALL].set_index("dimension")["mean"]
@@ -606,20 +535,38 @@ class Explorer:
                           for d in dims])
                 text.append([fmt.num(row.at[d, "mean"]) if d in row.index else fmt.SUPPRESSED for d in dims])
                 custom.append([fmt.count(row.at[d, "n"]) if d in row.index else fmt.SUPPRESSED for d in dims])
-            fig.add_trace(go.Heatmap(
+            heat = go.Heatmap(
                 z=z, x=[wrap(config.DIMENSIONS[d]) for d in dims], y=ylab, text=text, customdata=custom,
-                texttemplate="%{text}", colorscale=[[0, "#b2182b"], [0.5, "#f7f7f7"], [1, "#2166ac"]], zmid=0,
-                zmin=-span, zmax=span, xgap=2, ygap=2, showscale=False,
-                hovertemplate="%{y} · %{x}: %{text} (n = %{customdata})<br>forskel fra alle kommuner %{z:+.0f}<extra></extra>"))
-            keys.append({"klassetrin": band, "koen": g, "runde": runde})
+                colorscale=scale, zmid=0, zmin=-span, zmax=span, xgap=2, ygap=2, showscale=False,
+                hovertemplate="%{y} · %{x}: %{text} (n = %{customdata})<br>forskel fra alle kommuner %{z:+.0f}<extra></extra>")
+            fig.add_trace(heat)
+            fig.add_trace(plots.heatmap_labels(heat, text))
+            keys += [{"klassetrin": band, "koen": g, "runde": runde}] * 2
         filters = [Filter("koen", "Køn", genders, ALL), Filter("klassetrin", "Klassetrin", bands, ALL),
-                   Filter("runde", "Runde", [(r, r) for r in self.rounds], self.latest_round, slider=True)]
-        plots.layout(fig, "Kommunernes gennemsnit pr. dimension", height=CONTROLS_TOP + 90 + 34 * len(ylab))
-        fig.update_yaxes(autorange="reversed", showline=False)
-        fig.update_xaxes(side="bottom", showline=False, tickangle=0)
+                   Filter("runde", "Runde", [(r, r) for r in self.rounds], self.latest_round)]
+        plots.layout(fig, "Kommunernes gennemsnit pr. dimension", height=130 + 34 * len(ylab), showlegend=False)
+        fig.update_yaxes(autorange="reversed", showline=False, showgrid=False)
+        fig.update_xaxes(side="bottom", showline=False, showgrid=False, tickangle=0)
         fig.update_layout(margin={"l": 140})
-        script = add_filters(fig, keys, filters, "udforsker-kommuner")
-        return Block(plots.show(fig, "udforsker-kommuner"), script, how_to_read(
+        shown = t[(t["klassetrin"] == ALL) & (t["koen"] == ALL) & (t["runde"] == self.latest_round)]
+        means = shown.pivot_table(index="kommunekode", columns="dimension", values="mean", aggfunc="first")
+        alt, rows = "", []
+        if ALL in means.index:
+            dev = means.drop(index=ALL).sub(means.loc[ALL], axis=1)
+            if dev.notna().any().any():
+                code, dim = dev.abs().stack().idxmax()
+                name = dict(kommuner).get(code, code)
+                alt = (f"Alle elever, {self.latest_round}: kommunernes gennemsnit ligger tæt på hinanden; den største "
+                       f"afvigelse fra alle kommuner under ét er {name} i {config.DIMENSIONS[dim].lower()} "
+                       f"({fmt.diff(means.at[code, dim], means.at[ALL, dim])} point).")
+            for code, name in [*kommuner, (ALL, ALL_MUNICIPALITIES)]:
+                rows.append([name, *[fmt.num(means.at[code, d]) if code in means.index and d in means.columns else
+                                     fmt.SUPPRESSED for d in dims]])
+        table = data_table("tal-udforsker-kommuner", pd.DataFrame(rows, columns=["Kommune", *[config.DIMENSIONS[d] for d in dims]]),
+                           f"Kommunernes gennemsnit, alle elever og klassetrin, {self.latest_round} (500-skala)",
+                           "De andre valg i figuren står i tabellen fordelinger (se Data nederst på siden).")
+        return Block(plots.show(fig, "udforsker-kommuner", alt=alt, table="#tal-udforsker-kommuner", filters=filters,
+                                keys=keys), table, how_to_read(
             "Tallene er gennemsnit på 500-skalaen; farven viser forskellen fra alle kommuner under ét i samme runde og "
             "gruppe (blå: højere, rød: lavere; fuld farve ved ±40 point). Forskelle mellem kommuner på nogle få point "
             "er små i forhold til spredningen mellem elever (100 point), og en kommune med få skoler kan ligge langt fra "
@@ -662,7 +609,17 @@ class Explorer:
                     f"{fmt.num(r.icc_skole, 3)}). Modellen bygger på {fmt.count(r.n_elever)} elever på "
                     f"{fmt.count(r.n_skoler)} skoler i {fmt.count(r.n_kommuner)} kommuner og tager højde for køn og "
                     "klassetrin.")
-        return Block(plots.show(fig, "udforsker-varians"), para(text) if text else None, how_to_read(
+        shares = v.pivot_table(index="dimension", columns="niveau", values="share", aggfunc="first").reindex(dims)
+        table = data_table("tal-udforsker-varians", pd.DataFrame({
+            "Dimension": [config.DIMENSIONS[d] for d in dims],
+            **{label: [fmt.pct(x * 100) for x in shares.get(comp, pd.Series(np.nan, index=dims))]
+               for comp, (label, _) in labels.items()}}), f"Andel af variansen, {self.latest_round}")
+        pupil = shares.get("elev (residual)")
+        alt = (f"Langt de fleste forskelle ligger mellem elever på samme skole: {fmt.pct(pupil.min() * 100, 0)} til "
+               f"{fmt.pct(pupil.max() * 100, 0)} af variansen i de {len(dims)} dimensioner; resten ligger mellem skoler "
+               "og kommuner.") if pupil is not None and pupil.notna().any() else None
+        return Block(plots.show(fig, "udforsker-varians", alt=alt, table="#tal-udforsker-varians"), table,
+                     para(text) if text else None, how_to_read(
             "Søjlen deler forskellene i elevernes scorer (variansen) op i tre lag: hvor meget der skyldes, hvilken "
             "kommune eleven går i, hvilken skole i kommunen, og resten, som er forskelle mellem elever på samme skole. "
             "Små andele på kommune- og skoleniveau er det normale i skoleforskning: langt de fleste forskelle ligger "
@@ -744,7 +701,6 @@ class Explorer:
                           "empirisk Bayes)", height=520, showlegend=False)
         fig.update_xaxes(title="Skolerne sorteret efter kønsforskel", showticklabels=False)
         fig.update_yaxes(title="Drenge − piger (point)")
-        script = add_filters(fig, keys, [Filter("kommune", "Fremhæv", options, ALL)], "udforsker-koensforskel")
         a = self.gap_attrs
         excluded = a.get("n_schools_excluded", 0)
         text = (f"{fmt.count(len(g))} skoler har mindst {MIN_GROUP} drenge og {MIN_GROUP} piger med svar"
@@ -752,11 +708,23 @@ class Explorer:
                 f"Skolernes sande kønsforskelle varierer med en spredning på omkring {fmt.num(a.get('tau_school'), 1)} "
                 f"point mellem skoler i samme kommune og {fmt.num(a.get('tau_municipality'), 1)} point mellem kommuner "
                 f"(den rå spredning inden for skolerne er {fmt.num(a.get('sd_within'), 0)} point).")
-        return Block(plots.show(fig, "udforsker-koensforskel"), script, para(text), how_to_read(
+        below, above = int((g["eb_high"] < 0).sum()), int((g["eb_low"] > 0).sum())
+        alt = (f"Skolernes kønsforskel i faglig trivsel ligger mellem {fmt.num(g['eb_gap'].min(), sign=True)} og "
+               f"{fmt.num(g['eb_gap'].max(), sign=True)} point (drenge − piger). "
+               f"{fmt.plural(below, 'skole', 'skoler')} af {fmt.count(len(g))} har et interval helt under 0 (drengene "
+               f"lavere), {fmt.count(above)} helt over 0.")
+        rows = [[r.skolenavn, r.kommune, fmt.count(r.rang), fmt.num(r.eb_gap, sign=True),
+                 f"{fmt.num(r.eb_low, sign=True)} til {fmt.num(r.eb_high, sign=True)}", fmt.num(r.gap, sign=True)]
+                for r in g.itertuples()]
+        table = data_table("tal-udforsker-koensforskel", pd.DataFrame(rows, columns=[
+            "Skole", "Kommune", "Rang", "Kønsforskel (empirisk Bayes)", "95 %-interval", "Rå forskel"]),
+            f"Skolernes kønsforskel i faglig trivsel, {self.latest_round} (drenge − piger, point)")
+        return Block(plots.show(fig, "udforsker-koensforskel", alt=alt, table="#tal-udforsker-koensforskel",
+                                filters=[Filter("kommune", "Fremhæv", options, ALL)], keys=keys), table, para(text), how_to_read(
             "Hver prik er en skole; stregen er et 95 %-interval for skolens sande kønsforskel. Skolens egen forskel "
             "er trukket mod kommunens og alle skolers (empirisk Bayes): jo færre elever, jo mere. Derfor er "
             "ekstreme forskelle på små skoler dæmpet. Intervaller, der krydser 0, viser ingen sikker forskel. "
-            "Vælg en kommune for at fremhæve dens skoler."))
+            "Vælg en kommune i feltet over figuren for at fremhæve dens skoler."))
 
     def absence_wellbeing(self) -> Block:
         """School-level scatter of absence against faglig trivsel (aggregates), highlight a municipality."""
@@ -791,7 +759,6 @@ class Explorer:
                      showlegend=False)
         fig.update_xaxes(title="Skolens samlede fravær (% af skoledage)", ticksuffix=" %")
         fig.update_yaxes(title="Skolens faglige trivsel (500-skala)")
-        script = add_filters(fig, keys, [Filter("kommune", "Fremhæv", options, ALL)], "udforsker-fravaer")
         missing = s["fravaer_pct"].isna() & s["faglig_trivsel"].notna()
         no_abs = sorted(set(s.loc[missing, "kommune"]))
         text = (f"{len(d)} skoler. Pr. procentpoint mere fravær ligger skolens faglige trivsel {fmt.num(abs(slope), 1)} "
@@ -800,10 +767,22 @@ class Explorer:
         if no_abs:
             text += (" Uden fravær (ikke indberettet eller for få elever): skoler i " + ", ".join(html.escape(k) for k in no_abs)
                      + ". Manglende fravær er ikke 0.")
-        return Block(plots.show(fig, "udforsker-fravaer"), script, para(text), how_to_read(
+        weak = abs(rho.statistic) < 0.1
+        alt = (f"Der er næsten ingen sammenhæng mellem skolernes fravær og faglige trivsel (Spearman ρ = "
+               f"{fmt.num(rho.statistic, 2, sign=True)}, {len(d)} skoler)." if weak else
+               f"Skoler med mere fravær har i gennemsnit {'lavere' if slope < 0 else 'højere'} faglig trivsel: "
+               f"{fmt.num(abs(slope), 1)} point pr. procentpoint fravær (Spearman ρ = "
+               f"{fmt.num(rho.statistic, 2, sign=True)}, {len(d)} skoler) – en sammenhæng mellem skoler, ikke en årsag.")
+        rows = [[r.skolenavn, r.kommune, fmt.pct(r.fravaer_pct), fmt.num(r.faglig_trivsel)]
+                for r in d.sort_values(["kommune", "skolenavn"]).itertuples()]
+        table = data_table("tal-udforsker-fravaer", pd.DataFrame(rows, columns=[
+            "Skole", "Kommune", "Samlet fravær", "Faglig trivsel"]),
+            f"Skolernes fravær ({self.school_year}) og faglige trivsel ({self.latest_round})")
+        return Block(plots.show(fig, "udforsker-fravaer", alt=alt, table="#tal-udforsker-fravaer",
+                                filters=[Filter("kommune", "Fremhæv", options, ALL)], keys=keys), table, para(text), how_to_read(
             "Hver prik er en skole: dens gennemsnitlige fravær og elevernes gennemsnitlige faglige trivsel. Det er en "
             "sammenhæng mellem skoler, ikke mellem elever – og ikke et bevis for årsag: skoler med mere fravær kan "
-            "have en anden elevsammensætning. Vælg en kommune for at fremhæve dens skoler."))
+            "have en anden elevsammensætning. Vælg en kommune i feltet over figuren for at fremhæve dens skoler."))
 
     def school_spread(self) -> Block:
         """School means per municipality (strip plot) and how much of their variation is between municipalities."""
@@ -813,9 +792,8 @@ class Explorer:
         measures = [m for m in measures if s[m[0]].notna().sum() >= 3]
         if not measures:
             return Block(para("For få skoler med tal til at vise spredningen mellem skoler og kommuner."))
-        fig = go.Figure()
-        buttons, n_traces = [], 2
-        for i, (col, label, d) in enumerate(measures):
+        fig, keys, layouts = go.Figure(), [], {}
+        for col, label, d in measures:
             sub = s.dropna(subset=[col])
             order = sub.groupby("kommune")[col].mean().sort_values()
             hover = [f"{html.escape(n)}: {fmt.num(v, d - 1 if col == 'faglig_trivsel' else 1)}" for n, v in
@@ -824,23 +802,27 @@ class Explorer:
                 y=sub["kommune"].tolist(), x=_r(sub[col], d), orientation="h", boxpoints="all", jitter=0.4, pointpos=0,
                 fillcolor="rgba(0,0,0,0)", line={"color": "rgba(0,0,0,0)"}, marker={"color": COLOURS["skole"], "size": 7,
                                                                                    "opacity": 0.8},
-                name="Skoler", text=hover, hoverinfo="text", visible=(i == 0)))
+                name="Skoler", text=hover, hoverinfo="text"))
             fig.add_trace(go.Scatter(
                 y=order.index.tolist(), x=_r(order.values, d), mode="markers", name="Kommunens gennemsnit af skolerne",
                 marker={"symbol": "line-ns-open", "size": 22, "color": COLOURS["kommune"], "line": {"width": 3}},
-                hovertemplate="%{y}: %{x}<extra>gennemsnit</extra>", visible=(i == 0)))
-            vis = [j // n_traces == i for j in range(n_traces * len(measures))]
-            buttons.append({"label": label, "method": "update",
-                            "args": [{"visible": vis}, {"yaxis.categoryarray": order.index.tolist(),
-                                                        "xaxis.title.text": label}]})
+                hovertemplate="%{y}: %{x}<extra>gennemsnit</extra>"))
+            keys += [{"maal": col}] * 2
+            layouts[col] = {"yaxis.categoryarray": order.index.tolist(), "xaxis.title.text": label}
         first_order = s.dropna(subset=[measures[0][0]]).groupby("kommune")[measures[0][0]].mean().sort_values()
-        plots.layout(fig, "Skolerne i hver kommune", height=220 + 40 * s["kommune"].nunique(), showlegend=False)
+        plots.layout(fig, "Skolerne i hver kommune", height=180 + 40 * s["kommune"].nunique(), showlegend=False)
         fig.update_yaxes(categoryorder="array", categoryarray=first_order.index.tolist())
         fig.update_xaxes(title=measures[0][1])
-        height = fig.layout.height
-        fig.update_layout(margin={"t": 110, "l": 140}, title={"y": 1 - 8 / height, "yanchor": "top"}, updatemenus=[{
-            "buttons": buttons, "direction": "down", "x": 0.0, "xanchor": "left", "y": 1 + 28 / (height - 170),
-            "yanchor": "bottom", "bgcolor": "#f7f7f7", "bordercolor": "#999", "font": {"size": 13}}])
+        fig.update_layout(margin={"l": 140})
+        measure = Filter("maal", "Mål", [(c, lab) for c, lab, _ in measures], measures[0][0], layout=layouts)
+        by_kommune = s.groupby("kommune").agg(skoler=("institutionsnummer", "size"), fravaer=("fravaer_pct", "mean"),
+                                              trivsel=("faglig_trivsel", "mean")).reset_index()
+        numbers = data_table("tal-udforsker-spredning", pd.DataFrame({
+            "Kommune": by_kommune["kommune"], "Skoler": [fmt.count(v) for v in by_kommune["skoler"]],
+            "Gennemsnit af skolernes fravær": [fmt.pct(v) for v in by_kommune["fravaer"]],
+            "Gennemsnit af skolernes faglige trivsel": [fmt.num(v) for v in by_kommune["trivsel"]]}),
+            "Kommunernes gennemsnit af skolerne (de orange streger)",
+            "Hver skoles tal står i tabellen skoler (se Data nederst på siden).")
         rows = []
         labels = {"fravaer_pct": "Samlet fravær (skolegennemsnit)", "faglig_trivsel": "Faglig trivsel (skolegennemsnit)"}
         for r in spread.itertuples():
@@ -856,12 +838,13 @@ class Explorer:
             share = a["andel_mellem"].iloc[0] * 100
             text = (f"Af forskellene i skolernes fravær ligger {fmt.pct(share, 0)} mellem kommuner; resten er forskelle "
                     "mellem skoler i samme kommune (inkl. tilfældig variation i små skolers gennemsnit).")
-        return Block(plots.show(fig, "udforsker-spredning"), para(text) if text else None,
+        return Block(plots.show(fig, "udforsker-spredning", alt=text or None, table="#tal-udforsker-spredning",
+                                filters=[measure], keys=keys), numbers,
                      fmt.table(table, "Variansdekomponering af skolegennemsnit: mellem og inden for kommuner"),
                      how_to_read(
                          "Hver prik er en skole, den orange streg kommunens gennemsnit af skolerne. Ligger kommunernes "
                          "streger tæt og skolerne spredt, er forskellene mellem skoler større end mellem kommuner. "
-                         "Skift mål i menuen. Tabellen viser andelen af variationen mellem skolernes gennemsnit, der "
+                         "Skift mål i feltet over figuren. Tabellen viser andelen af variationen mellem skolernes gennemsnit, der "
                          "ligger mellem kommuner (envejs variansanalyse med tilfældige effekter, se metoden)."))
 
     def method(self) -> Block:

@@ -19,8 +19,11 @@ bekymrende_fravaer     more pupils above 10 % absence than in the municipality: 
                        and ≥ 3 percentage points
 =====================  =======================================================================
 
-Each flag carries the figure behind it (value, 95 % interval, p) and a question for the
-datasparring.  Flags are computed for every school at once, so the municipality overview
+Each flag carries one plain Danish sentence with its numbers (``budskab``, for the school
+leader), the statistics behind it (``tal``: value, interval, p), and a question for the
+datasparring.  The interval of a Holm-tested rule is the one that agrees with the Holm test
+(``gaps.holm_intervals``: it excludes 0 exactly when the Holm-corrected p < 0,05); a
+difference in the text is the difference of the rounded numbers shown beside it.  Flags are computed for every school at once, so the municipality overview
 can count which themes recur across schools.
 """
 from __future__ import annotations
@@ -47,22 +50,56 @@ THEMES = {
     "fravaer_stigning": "Elevfravær",
     "bekymrende_fravaer": "Elevfravær",
 }
-COLUMNS = ["niveau", "kode", "regel", "tema", "dimension", "overskrift", "tal", "spoergsmaal",
+COLUMNS = ["niveau", "kode", "regel", "tema", "dimension", "overskrift", "budskab", "tal", "spoergsmaal",
            "vaerdi", "ci_low", "ci_high", "p"]
+
+#: What a lower score means, in plain Danish, per dimension ("Drengene … end pigerne").
+WORSE = {
+    "faglig_trivsel": "trives fagligt dårligere",
+    "social_trivsel": "trives socialt dårligere",
+    "laeringsmotivation": "er mindre motiverede for at lære",
+    "relation_til_laererne": "oplever en dårligere relation til lærerne",
+    "klasseledelse": "oplever mindre ro og orden i timerne",
+    "foraeldreinvolvering": "oplever mindre involvering fra forældrene",
+    "fravaer_af_mobning": "oplever mere mobning",
+}
 
 
 def _p(p) -> str:
     return "p < 0,001" if p < 0.001 else f"p = {fmt.num(p, 3)}"
 
 
-def _row(kode, regel, dimension, overskrift, tal, spoergsmaal, vaerdi=np.nan, lo=np.nan, hi=np.nan, p=np.nan):
+def _row(kode, regel, dimension, overskrift, budskab, tal, spoergsmaal, vaerdi=np.nan, lo=np.nan, hi=np.nan,
+         p=np.nan):
     return {"niveau": "skole", "kode": kode, "regel": regel, "tema": THEMES[regel], "dimension": dimension,
-            "overskrift": overskrift, "tal": tal, "spoergsmaal": spoergsmaal,
+            "overskrift": overskrift, "budskab": budskab, "tal": tal, "spoergsmaal": spoergsmaal,
             "vaerdi": vaerdi, "ci_low": lo, "ci_high": hi, "p": p}
 
 
 def _label(d: str) -> str:
     return config.DIMENSIONS.get(d, d.replace("_", " ").capitalize())
+
+
+def worse(d: str) -> str:
+    """'oplever mindre ro og orden i timerne': what a lower score in the dimension means."""
+    return WORSE.get(d, f"scorer lavere på {_label(d).lower()}")
+
+
+def _holm(x) -> tuple[float, float, str]:
+    """The interval that agrees with the Holm test where the table has it, else the plain 95 % interval."""
+    lo, hi = getattr(x, "ci_low_holm", np.nan), getattr(x, "ci_high_holm", np.nan)
+    if pd.notna(lo) and pd.notna(hi):
+        return lo, hi, "Holm-justeret interval"
+    return x.ci_low, x.ci_high, "95 %-interval"
+
+
+def _interval(lo, hi, decimals: int = 0) -> str:
+    return f"{fmt.num(lo, decimals, sign=True)} til {fmt.num(hi, decimals, sign=True)}"
+
+
+def _points(a, b) -> str:
+    """|a − b| of the shown (rounded) scores: '28 point'."""
+    return f"{fmt.num(abs(fmt.rounded(a) - fmt.rounded(b)))} point"
 
 
 def response_rate_flags(rr: pd.DataFrame, latest: str) -> list[dict]:
@@ -78,6 +115,8 @@ def response_rate_flags(rr: pd.DataFrame, latest: str) -> list[dict]:
         return fmt.banded(x.besvarelser, getattr(x, "besvarelser_tekst", ""), fmt.count)
 
     return [_row(x.kode, "svarprocent", "", f"Lav svarprocent i {latest}",
+                 f"Kun {rate(x)} af eleverne svarede i {latest} (grænsen er {fmt.pct(config.LOW_RESPONSE_RATE_PCT, 0)}). "
+                 "De, der ikke svarede, kan trives anderledes, så skolens tal kan give et skævt billede.",
                  f"{rate(x)} af eleverne svarede ({answers(x)} af {fmt.count(x.elever)}); "
                  f"grænsen er {fmt.pct(config.LOW_RESPONSE_RATE_PCT, 0)}.",
                  "Hvem svarede ikke – og kan det ændre billedet? Hvordan sikrer vi svar fra alle næste gang?",
@@ -86,44 +125,77 @@ def response_rate_flags(rr: pd.DataFrame, latest: str) -> list[dict]:
 
 def deviation_flags(dev: pd.DataFrame, latest: str) -> list[dict]:
     d = dev[(dev["runde"] == latest) & (dev["p_adj"] < ALPHA) & (dev["diff"] <= -MIN_POINTS)]
-    return [_row(x.kode, "under_kommunen", x.dimension, f"{_label(x.dimension)} ligger under kommunen",
-                 f"Skolen {fmt.num(x.mean)} mod kommunens {fmt.num(x.mean_kommune)} i {latest}: forskel "
-                 f"{fmt.num(x.diff, sign=True)} (95 %-interval {fmt.num(x.ci_low, sign=True)} til "
-                 f"{fmt.num(x.ci_high, sign=True)}; Holm-korrigeret {_p(x.p_adj)}).",
-                 f"Hvad kendetegner elevernes oplevelse af {_label(x.dimension).lower()} hos os, og hvad gør "
-                 "skoler i kommunen, der ligger højere?", x.diff, x.ci_low, x.ci_high, x.p_adj)
-            for x in d.itertuples()]
+    rows = []
+    for x in d.itertuples():
+        lo, hi, what = _holm(x)
+        rows.append(_row(
+            x.kode, "under_kommunen", x.dimension, f"{_label(x.dimension)} ligger under kommunen",
+            f"Skolens elever {worse(x.dimension)} end kommunens elever samlet: {_label(x.dimension).lower()} "
+            f"{fmt.num(x.mean)} mod {fmt.num(x.mean_kommune)} point i {latest}, {_points(x.mean, x.mean_kommune)} lavere.",
+            f"Skolen {fmt.num(x.mean)} mod kommunens {fmt.num(x.mean_kommune)} i {latest}: forskel "
+            f"{fmt.diff(x.mean, x.mean_kommune)} ({what} {_interval(lo, hi)}; Holm-korrigeret {_p(x.p_adj)}).",
+            f"Hvad kendetegner elevernes oplevelse af {_label(x.dimension).lower()} hos os, og hvad gør "
+            "skoler i kommunen, der ligger højere?", x.diff, lo, hi, x.p_adj))
+    return rows
 
 
-def decline_flags(change: pd.DataFrame, latest: str) -> list[dict]:
+def decline_flags(change: pd.DataFrame, latest: str, means: pd.DataFrame | None = None) -> list[dict]:
+    """A dimension fell since the previous round; ``means`` (survey_means) gives the two rounds' scores."""
     c = change[(change["niveau"] == "skole") & (change["gruppe_type"] == "alle") & (change["til"] == latest)
                & (change["p_adj"] < ALPHA) & (change["diff"] <= -MIN_POINTS)]
-    return [_row(x.kode, "fald", x.dimension, f"{_label(x.dimension)} er faldet siden {x.fra}",
-                 f"Ændring fra {x.fra} til {x.til}: {fmt.num(x.diff, sign=True)} point (95 %-interval "
-                 f"{fmt.num(x.ci_low, sign=True)} til {fmt.num(x.ci_high, sign=True)}; Holm-korrigeret {_p(x.p_adj)}).",
-                 "Hvad er ændret siden sidste kortlægning – i elevgruppen, i undervisningen eller i organiseringen?",
-                 x.diff, x.ci_low, x.ci_high, x.p_adj) for x in c.itertuples()]
+    score = {}
+    if means is not None and len(means):
+        m = means[(means["niveau"] == "skole") & (means["gruppe_type"] == "alle")]
+        score = dict(zip(zip(m["kode"], m["runde"], m["dimension"]), m["mean"]))
+    rows = []
+    for x in c.itertuples():
+        lo, hi, what = _holm(x)
+        a, b = score.get((x.kode, x.fra, x.dimension), np.nan), score.get((x.kode, x.til, x.dimension), np.nan)
+        label = _label(x.dimension).lower()
+        if pd.notna(a) and pd.notna(b):
+            shown = fmt.diff(b, a)
+            plain = (f"Eleverne {worse(x.dimension)} end ved sidste kortlægning: {label} faldt fra {fmt.num(a)} i "
+                     f"{x.fra} til {fmt.num(b)} i {x.til}, {_points(a, b)}.")
+        else:
+            shown = fmt.num(x.diff, sign=True)
+            plain = (f"Eleverne {worse(x.dimension)} end ved sidste kortlægning: {label} faldt "
+                     f"{fmt.num(abs(x.diff))} point fra {x.fra} til {x.til}.")
+        rows.append(_row(x.kode, "fald", x.dimension, f"{_label(x.dimension)} er faldet siden {x.fra}", plain,
+                         f"Ændring fra {x.fra} til {x.til}: {shown} point ({what} {_interval(lo, hi)}; "
+                         f"Holm-korrigeret {_p(x.p_adj)}).",
+                         "Hvad er ændret siden sidste kortlægning – i elevgruppen, i undervisningen eller i organiseringen?",
+                         x.diff, lo, hi, x.p_adj))
+    return rows
 
 
 def gender_flags(g: pd.DataFrame, change: pd.DataFrame, latest: str) -> list[dict]:
     rows = []
     s = g[(g["niveau"] == "skole") & (g["runde"] == latest) & (g["p_adj"] < ALPHA) & (g["hedges_g"].abs() >= MIN_G)]
     for x in s.itertuples():
-        lower = "drengene" if x.diff < 0 else "pigerne"
-        rows.append(_row(x.kode, "koensforskel", x.dimension, f"Kønsforskel i {_label(x.dimension).lower()}",
-                         f"Drenge {fmt.num(x.mean_dreng)}, piger {fmt.num(x.mean_pige)} i {latest}: forskel "
-                         f"{fmt.num(x.diff, sign=True)} (95 %-interval {fmt.num(x.ci_low, sign=True)} til "
-                         f"{fmt.num(x.ci_high, sign=True)}; Hedges' g {fmt.num(x.hedges_g, 2, sign=True)}; "
-                         f"Holm-korrigeret {_p(x.p_adj)}).",
-                         f"Hvorfor oplever {lower} {_label(x.dimension).lower()} ringere – i hvilke fag, klasser og situationer?",
-                         x.diff, x.ci_low, x.ci_high, x.p_adj))
+        lower, other = ("drengene", "pigerne") if x.diff < 0 else ("pigerne", "drengene")
+        lo, hi, what = _holm(x)
+        low_mean, high_mean = (x.mean_dreng, x.mean_pige) if x.diff < 0 else (x.mean_pige, x.mean_dreng)
+        glo, ghi = getattr(x, "g_ci_low_holm", np.nan), getattr(x, "g_ci_high_holm", np.nan)
+        g = f"Hedges' g {fmt.num(x.hedges_g, 2, sign=True)}" + (
+            f", interval {_interval(glo, ghi, 2)}" if pd.notna(glo) and pd.notna(ghi) else "")
+        rows.append(_row(
+            x.kode, "koensforskel", x.dimension, f"Kønsforskel i {_label(x.dimension).lower()}",
+            f"{lower.capitalize()} {worse(x.dimension)} end {other}: {_label(x.dimension).lower()} "
+            f"{fmt.num(low_mean)} mod {fmt.num(high_mean)} point i {latest}, {_points(low_mean, high_mean)} lavere.",
+            f"Drenge {fmt.num(x.mean_dreng)}, piger {fmt.num(x.mean_pige)} i {latest}: forskel "
+            f"{fmt.diff(x.mean_dreng, x.mean_pige)} ({what} {_interval(lo, hi)}; {g}; Holm-korrigeret {_p(x.p_adj)}).",
+            f"Hvorfor oplever {lower} {_label(x.dimension).lower()} ringere – i hvilke fag, klasser og situationer?",
+            x.diff, lo, hi, x.p_adj))
     c = change[(change["niveau"] == "skole") & (change["dimension"] == "faglig_trivsel")
                & (change["to_round"] == latest) & (change["p"] < ALPHA) & (change["abs_change"] > 0)]
     for x in c.itertuples():
+        lower = "drengene" if x.diff_to < 0 else "pigerne"
         rows.append(_row(x.kode, "voksende_koensforskel", x.dimension, "Kønsforskellen i faglig trivsel er vokset",
+                         f"Forskellen mellem drenge og piger i faglig trivsel er vokset fra {fmt.num(abs(x.diff_from))} "
+                         f"point i {x.from_round} til {fmt.num(abs(x.diff_to))} point i {x.to_round}; {lower} ligger lavest.",
                          f"Forskel (drenge − piger) {fmt.num(x.diff_from, sign=True)} i {x.from_round} og "
-                         f"{fmt.num(x.diff_to, sign=True)} i {x.to_round}: ændring {fmt.num(x.change, sign=True)} "
-                         f"(95 %-interval {fmt.num(x.ci_low, sign=True)} til {fmt.num(x.ci_high, sign=True)}; {_p(x.p)}).",
+                         f"{fmt.num(x.diff_to, sign=True)} i {x.to_round}: ændring {fmt.diff(x.diff_to, x.diff_from)} "
+                         f"(95 %-interval {_interval(x.ci_low, x.ci_high)}; {_p(x.p)}).",
                          "Hvad kan forklare, at forskellen mellem drenge og piger vokser – og hvem mærker det mest?",
                          x.change, x.ci_low, x.ci_high, x.p))
     return rows
@@ -138,9 +210,12 @@ def absence_flags(change: pd.DataFrame, absence: pd.DataFrame, schools: pd.DataF
                & (change["diff"] >= MIN_ABSENCE_PP)]
     for x in c.itertuples():
         rows.append(_row(x.kode, "fravaer_stigning", "", "Fraværet er steget",
+                         f"Eleverne er mere fraværende end sidste skoleår: samlet fravær {fmt.pct(x.mean_til)} i {x.til} "
+                         f"mod {fmt.pct(x.mean_fra)} i {x.fra}, {fmt.diff(x.mean_til, x.mean_fra, 1, sign=False)} "
+                         "procentpoint mere.",
                          f"Samlet fravær {fmt.pct(x.mean_fra)} i {x.fra} og {fmt.pct(x.mean_til)} i {x.til}: "
-                         f"{fmt.num(x.diff, 1, ' procentpoint', sign=True)} (95 %-interval {fmt.num(x.ci_low, 1, sign=True)} "
-                         f"til {fmt.num(x.ci_high, 1, sign=True)}; {_p(x.p)}).",
+                         f"{fmt.diff(x.mean_til, x.mean_fra, 1, ' procentpoint')} (95 %-interval "
+                         f"{_interval(x.ci_low, x.ci_high, 1)}; {_p(x.p)}).",
                          "Hvilke elever og klassetrin står for stigningen, og hvilken type fravær er det?",
                          x.diff, x.ci_low, x.ci_high, x.p))
     a = absence[(absence["gruppe_type"] == "alle") & (absence["skoleaar"] == latest)]
@@ -156,6 +231,8 @@ def absence_flags(change: pd.DataFrame, absence: pd.DataFrame, schools: pd.DataF
         if test.pvalue < ALPHA:
             ci = test.proportion_ci(0.95)
             rows.append(_row(x.kode, "bekymrende_fravaer", "", "Mange elever med bekymrende fravær",
+                             f"Flere elever end i kommunen har bekymrende fravær: {fmt.pct(x.andel_over_10_pct)} af "
+                             f"eleverne havde over 10 % fravær i {latest} mod {fmt.pct(ref)} i kommunen.",
                              f"{fmt.pct(x.andel_over_10_pct)} af eleverne havde over 10 % fravær i {latest} mod "
                              f"kommunens {fmt.pct(ref)} ({_p(test.pvalue)}).",
                              "Hvem er eleverne med højt fravær, og hvordan følger vi op tidligt?",
@@ -169,7 +246,7 @@ def school_flags(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     latest = rounds[-1]
     rows = response_rate_flags(tables["response_rates"], latest)
     rows += deviation_flags(tables["deviation"], latest)
-    rows += decline_flags(tables["survey_change"], latest)
+    rows += decline_flags(tables["survey_change"], latest, tables.get("survey_means"))
     rows += gender_flags(tables["gender_gaps"], tables["gender_gap_change"], latest)
     if "absence_change" in tables:
         rows += absence_flags(tables["absence_change"], tables["absence"], tables["schools"])

@@ -17,15 +17,37 @@ FOOTNOTE = ("– = ikke vist: for få elever bag tallet, eller tallet kunne regn
             "(diskretionering), eller tallet mangler. «højst 7 %» o.l.: det præcise tal ville vise 1–3 elever.")
 
 
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
+
+
+def rounded(x, decimals: int = 0) -> float:
+    """The value as ``num`` shows it (same rounding), as a number: differences of shown values use it."""
+    if _missing(x):
+        return math.nan
+    return float(f"{float(x):.{decimals}f}")
+
+
 def num(x, decimals: int = 0, suffix: str = "", sign: bool = False) -> str:
-    """1234.56 → '1.234,6' (decimals=1); NaN/None → '–'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+    """1234.56 → '1.234,6' (decimals=1); NaN/None → '–'; a value that rounds to zero is '0', never '+0' or '−0'."""
+    if _missing(x):
         return SUPPRESSED
-    s = f"{float(x):{'+' if sign else ''},.{decimals}f}"
+    value = rounded(x, decimals)
+    if value == 0:
+        value, sign = 0.0, False  # no "+0", no "−0"
+    s = f"{value:{'+' if sign else ''},.{decimals}f}"
     s = s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-    if sign:
-        s = s.replace("-", "−")
-    return s + suffix
+    return s.replace("-", "−") + suffix
+
+
+def diff(a, b, decimals: int = 0, suffix: str = "", sign: bool = True) -> str:
+    """a − b as the reader can check it: the difference of the two values *as shown* (505 − 531 = −26)."""
+    return num(rounded(a, decimals) - rounded(b, decimals), decimals, suffix, sign)
+
+
+def plural(n, one: str, many: str) -> str:
+    """'1 punkt', '3 punkter', '1 skole', '0 skoler' (the count in Danish format)."""
+    return f"{count(n)} {one if not _missing(n) and abs(float(n)) == 1 else many}"
 
 
 def pct(x, decimals: int = 1) -> str:

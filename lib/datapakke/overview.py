@@ -32,7 +32,7 @@ from . import config, flags as flags_mod, fmt, plots, store
 from .datapackage import download_note, overview_info
 from .params import slug
 from .plots import COLOURS, LEVEL_LABELS
-from .report import Block, how_to_read, para, warning
+from .report import Block, brief, contents, data_table, how_to_read, para, ref, said, warning
 
 PROGRAM = "program"
 
@@ -57,6 +57,11 @@ RULE_LABELS = {
     "bekymrende_fravaer": "Mange elever med bekymrende fravær",
 }
 THEME_ORDER = list(dict.fromkeys(flags_mod.THEMES.values()))
+#: The page's sections (anchor, title) in order: the notebook's headings carry these anchors.
+SECTIONS = [("kort-fortalt", "Kort fortalt"), ("skoler-og-punkter", "Hvilke skoler skal vi se på?"),
+            ("temaer", "Temaer på tværs af skolerne"), ("side-om-side", "Skolerne side om side"),
+            ("koensforskelle", "Kønsforskelle i faglig trivsel"), ("fravaer", "Fravær"),
+            ("svarprocent", "Svarprocent"), ("udvikling", "Udvikling T1 → T2 → T3"), ("metode", "Metode")]
 #: Diverging colours (colour-blind safe): red = worse than the municipality, blue = better.
 WORSE, BETTER = "#b2182b", "#2166ac"
 DIVERGING = [[0.0, WORSE], [0.5, "#f7f7f7"], [1.0, BETTER]]
@@ -158,7 +163,8 @@ def school_table(schools: pd.DataFrame, means: pd.DataFrame, gaps: pd.DataFrame,
 
     Columns: niveau, kode, navn, svarprocent (latest round), one column per survey dimension
     (mean, latest round, all pupils), koensforskel (faglig trivsel, boys − girls) with
-    koensforskel_lav/_hoej (95 % CI) and koensforskel_p (Holm), fravaer_pct and
+    koensforskel_lav/_hoej (the interval that agrees with the Holm test, ``gaps.holm_intervals``)
+    and koensforskel_p (Holm), fravaer_pct and
     over_10_pct (school year), trivsel_faglig (the national survey's faglig trivsel, 1–5) and
     punkter (number of opmærksomhedspunkter).  Values are the aggregates' own (suppressed → NaN).
     """
@@ -177,8 +183,9 @@ def school_table(schools: pd.DataFrame, means: pd.DataFrame, gaps: pd.DataFrame,
     wide = wide.reindex(columns=[d for d in config.DIMENSIONS if d in wide.columns]).reset_index()
     out = out.merge(wide, on=key, how="left")
     g = gaps[(gaps["runde"] == latest_round) & (gaps["dimension"] == "faglig_trivsel")]
-    g = g[key + ["diff", "ci_low", "ci_high", "p_adj"]].rename(columns={
-        "diff": "koensforskel", "ci_low": "koensforskel_lav", "ci_high": "koensforskel_hoej", "p_adj": "koensforskel_p"})
+    lo, hi = ("ci_low_holm", "ci_high_holm") if "ci_low_holm" in g.columns else ("ci_low", "ci_high")
+    g = g[key + ["diff", lo, hi, "p_adj"]].rename(columns={
+        "diff": "koensforskel", lo: "koensforskel_lav", hi: "koensforskel_hoej", "p_adj": "koensforskel_p"})
     out = out.merge(g, on=key, how="left")
     if len(absence):
         a = absence[(absence["gruppe_type"] == "alle") & (absence["skoleaar"] == school_year)]
@@ -341,32 +348,57 @@ class MunicipalityOverview:
         return Block(fmt.demo_banner(self.demo))
 
     def heading(self) -> Block:
-        return Block(para(f"<strong>{html.escape(self.municipality)} Kommune</strong> · kommunekode "
-                          f"{self.municipality_code} · {len(self.schools)} skoler · skoleåret {self.school_year} · "
-                          f"kortlægningens runder {', '.join(self.rounds)}", "dp-meta"))
+        """The line under the title (which names the municipality), and the page's table of contents."""
+        return Block(para(f"Kommunekode {self.municipality_code} · {fmt.plural(len(self.schools), 'skole', 'skoler')} · "
+                          f"kortlægningens runder {', '.join(self.rounds)} · fravær og trivselsmåling fra skoleåret "
+                          f"{self.school_year}", "dp-meta"), contents(SECTIONS))
 
     def summary(self) -> Block:
-        """Three sentences: how many schools have points, the most frequent themes, low response."""
+        """Kort fortalt: the points, the commonest theme, the gender gap, absence and response — each linked."""
         f = self.flags()
         total = len(self.schools)
         with_points = f["kode"].nunique() if len(f) else 0
         themes = theme_counts(f, self.schools)
-        top = themes[(themes["niveau"] == "tema") & (themes["skoler"] > 0)].sort_values("skoler", ascending=False)
-        parts = [f"{with_points} af kommunens {total} skoler har mindst ét opmærksomhedspunkt i år "
-                 f"({fmt.count(len(f))} {'punkt' if len(f) == 1 else 'punkter'} i alt)."]
+        items = [said(f"{with_points} af kommunens {total} skoler har mindst ét opmærksomhedspunkt i år "
+                      f"({fmt.plural(len(f), 'punkt', 'punkter')} i alt).",
+                      ref("tabel", "#tabel-punkter", "opmærksomhedspunkter pr. skole"))]
+        top = themes[(themes["niveau"] == "regel") & (themes["skoler"] > 0)].sort_values("skoler", ascending=False,
+                                                                                         kind="stable")
         if len(top):
-            parts.append("Hyppigste temaer: " + ", ".join(
-                f"{html.escape(r.tema.lower())} ({r.skoler} af {total} skoler)" for r in top.head(3).itertuples()) + ".")
-        if len(f):
-            counts = f.groupby("kode").size()
-            most = sorted(counts.items(), key=lambda kv: (-kv[1], self.name(kv[0])))[:3]
-            parts.append("Flest punkter: " + ", ".join(f"{self.link(k)} ({n})" for k, n in most) + ".")
+            r = top.iloc[0]
+            items.append(said(f"Det hyppigste punkt er {RULE_LABELS[r.regel].lower()}: {r.skoler} af {total} skoler.",
+                              ref("figur", "#figur-kommune-temaer", "antal skoler pr. regel"),
+                              ref("tabel", "#tabel-temaer", "temaer på tværs af skolerne")))
         tab = self.overview_table()
+        s = tab[(tab["niveau"] == "skole") & tab["koensforskel"].notna()]
+        k = tab[tab["niveau"] == "kommune"].iloc[0]
+        if len(s):
+            sure = s["koensforskel_p"] < flags_mod.ALPHA
+            lower = int((sure & (s["koensforskel"] < 0)).sum())
+            kom = (f"; i kommunen samlet ligger drengene {fmt.num(abs(k['koensforskel']))} point "
+                   f"{'under' if k['koensforskel'] < 0 else 'over'} pigerne" if pd.notna(k["koensforskel"]) else "")
+            items.append(said(f"På {lower} af {fmt.plural(len(s), 'skole', 'skoler')} trives drengene statistisk sikkert "
+                              f"dårligere fagligt end pigerne i {self.latest_round}{kom}.",
+                              ref("figur", "#figur-kommune-koensforskel", "kønsforskel pr. skole"),
+                              ref("tal", "#tal-kommune-koensforskel", "kønsforskel pr. skole")))
+        a = tab[(tab["niveau"] == "skole") & tab["fravaer_pct"].notna()]
+        if len(a):
+            land = tab.loc[tab["niveau"] == "land", "fravaer_pct"]
+            ref_text = (f"kommunen samlet {fmt.pct(k['fravaer_pct'])}" if pd.notna(k["fravaer_pct"]) else "") + (
+                f", landet {fmt.pct(land.iloc[0])}" if len(land) and pd.notna(land.iloc[0]) else "")
+            items.append(said(f"Skolernes samlede fravær lå mellem {fmt.pct(a['fravaer_pct'].min())} og "
+                              f"{fmt.pct(a['fravaer_pct'].max())} af skoledagene i {self.school_year}"
+                              + (f" ({ref_text})" if ref_text else "") + ".",
+                              ref("figur", "#figur-kommune-fravaer", "fravær pr. skole"),
+                              ref("tal", "#tal-kommune-fravaer", "fravær pr. skole")))
         low = tab[(tab["niveau"] == "skole") & (tab["svarprocent"] < config.LOW_RESPONSE_RATE_PCT)]
-        if len(low):
-            parts.append(f"{len(low)} skoler har en svarprocent under {fmt.pct(config.LOW_RESPONSE_RATE_PCT, 0)} "
-                         f"i {self.latest_round}; læs deres tal med forsigtighed.")
-        return Block(para(" ".join(parts), "dp-lead"))
+        limit = fmt.pct(config.LOW_RESPONSE_RATE_PCT, 0)
+        items.append(said(
+            (f"{fmt.plural(len(low), 'skole', 'skoler')} havde under {limit} svar i {self.latest_round}; læs "
+             f"{'dens' if len(low) == 1 else 'deres'} tal med forsigtighed." if len(low) else
+             f"Alle skoler med vist svarprocent havde mindst {limit} svar i {self.latest_round}."),
+            ref("tabel", "#tabel-svarprocent", "svarprocent pr. skole og runde")))
+        return Block(brief(items[:5]))
 
     def attention(self) -> Block:
         """Opmærksomhedspunkter per school and theme: which schools need attention, and on what."""
@@ -377,7 +409,7 @@ class MunicipalityOverview:
         for k in order:
             sub = f[f["kode"] == k]
             cells = [f'<td class="dp-left">{self.link(k)}</td>', f'<td data-v="{int(counts.get(k, 0))}">'
-                     f'{int(counts.get(k, 0)) or ""}</td>']
+                     f'{int(counts.get(k, 0))}</td>']
             for tema in THEME_ORDER:
                 t = sub[sub["tema"] == tema]
                 items = [html.escape(flag_phrase(r.regel, r.dimension, r.vaerdi)) for r in t.itertuples()]
@@ -385,7 +417,7 @@ class MunicipalityOverview:
                 cells.append(f'<td{cls} data-v="{len(items) or ""}">{"<br>".join(items)}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         head = sortable_head(["Skole", "Punkter", *[html.escape(t) for t in THEME_ORDER]])
-        table = (f'{SORT_SCRIPT}<div class="dp-scroll"><table class="dp-table dp-sortable dp-attention">'
+        table = (f'{SORT_SCRIPT}<div class="dp-scroll" id="tabel-punkter"><table class="dp-table dp-sortable dp-attention">'
                  f"<caption>Opmærksomhedspunkter pr. skole og tema ({self.latest_round} / {self.school_year})</caption>"
                  f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
         return Block(table, how_to_read(
@@ -427,10 +459,14 @@ class MunicipalityOverview:
                               f"{r.skoler} af {total}", fmt.count(r.punkter), self._names(r.skolenavne)])
         body = "".join("<tr>" + "".join(f'<td class="{"dp-left" if i in (0, 3) else ""}">{c}</td>'
                                         for i, c in enumerate(row)) + "</tr>" for row in lines)
-        table = ('<table class="dp-table dp-themes"><caption>Temaer på tværs af skolerne</caption><thead><tr>'
+        table = ('<table class="dp-table dp-themes" id="tabel-temaer"><caption>Temaer på tværs af skolerne</caption><thead><tr>'
                  "<th>Tema</th><th>Skoler</th><th>Punkter</th><th>Hvilke skoler</th></tr></thead>"
                  f"<tbody>{body}</tbody></table>")
-        parts = [plots.show(fig, "kommune-temaer"), table]
+        top = rules.sort_values("skoler", ascending=False, kind="stable").iloc[0] if len(rules) else None
+        alt = (f"Flest skoler har punkter om {top['label'].lower()}: {top['skoler']} af {total}."
+               if top is not None and top["skoler"] > 0 else
+               f"Ingen af kommunens {fmt.plural(total, 'skole', 'skoler')} har opmærksomhedspunkter i år.")
+        parts = [plots.show(fig, "kommune-temaer", alt=alt, table="#tabel-temaer"), table]
         if not self.has_absence():
             parts.append(para(f"{html.escape(self.municipality)} Kommune har ikke indberettet fravær, så temaet "
                               "elevfravær kan ikke slå ud (manglende fravær er ikke 0)."))
@@ -485,36 +521,50 @@ class MunicipalityOverview:
         fig = make_subplots(rows=1, cols=cols, shared_yaxes=True, column_widths=widths, horizontal_spacing=0.015,
                             subplot_titles=[f"Kortlægningen {self.latest_round} (500-skala)",
                                             "Kønsforskel<br>faglig trivsel", "Fravær %<br>" + self.school_year][:cols])
-        fig.add_trace(go.Heatmap(
-            z=z, x=[_column_label(d) for d in dims], y=ylab, text=text, texttemplate="%{text}",
+        heat = go.Heatmap(
+            z=z, x=[_column_label(d) for d in dims], y=ylab, text=text,
             colorscale=DIVERGING, zmid=0, zmin=-span, zmax=span, showscale=False, xgap=2, ygap=2,
-            hovertemplate="%{y} · %{x}: %{text}<br>forskel fra kommunen %{z:+.0f}<extra></extra>"), 1, 1)
+            hovertemplate="%{y} · %{x}: %{text}<br>forskel fra kommunen %{z:+.0f}<extra></extra>")
+        fig.add_trace(heat, 1, 1)
+        fig.add_trace(plots.heatmap_labels(heat, text), 1, 1)
         gap = rows["koensforskel"]
         gspan = max(20.0, float(np.nanmax(np.abs(gap))) if gap.notna().any() else 20.0)
         gap_sig = [(pd.notna(p) and p < flags_mod.ALPHA) for p in rows["koensforskel_p"]]
-        fig.add_trace(go.Heatmap(
+        gap_text = [[cell(v) if pd.isna(v) else fmt.num(v, sign=True) + (" *" if s else "")] for v, s in zip(gap, gap_sig)]
+        heat = go.Heatmap(
             z=[[None if pd.isna(v) else -abs(round(float(v), 1))] for v in gap], x=["Drenge − piger"], y=ylab,
-            text=[[cell(v) if pd.isna(v) else fmt.num(v, sign=True) + (" *" if s else "")] for v, s in zip(gap, gap_sig)],
-            texttemplate="%{text}", colorscale=[[0, WORSE], [1, "#f7f7f7"]], zmin=-gspan, zmax=0, showscale=False,
-            xgap=2, ygap=2, hovertemplate="%{y}: drenge − piger %{text}<extra></extra>"), 1, 2)
+            text=gap_text, colorscale=[[0, WORSE], [1, "#f7f7f7"]], zmin=-gspan, zmax=0, showscale=False,
+            xgap=2, ygap=2, hovertemplate="%{y}: drenge − piger %{text}<extra></extra>")
+        fig.add_trace(heat, 1, 2)
+        fig.add_trace(plots.heatmap_labels(heat, gap_text), 1, 2)
         if has_abs:
             a = rows["fravaer_pct"].astype(float)
             ref = float(kom["fravaer_pct"]) if pd.notna(kom["fravaer_pct"]) else float(np.nanmean(a))
             aspan = max(2.0, float(np.nanmax(np.abs(a - ref))))
-            fig.add_trace(go.Heatmap(
+            abs_text = [[fmt.pct(v)] for v in a]
+            heat = go.Heatmap(
                 z=[[None if pd.isna(v) else round(ref - v, 2)] for v in a], x=["Samlet fravær"], y=ylab,
-                text=[[fmt.pct(v)] for v in a], texttemplate="%{text}", colorscale=DIVERGING, zmid=0,
+                text=abs_text, colorscale=DIVERGING, zmid=0,
                 zmin=-aspan, zmax=aspan, showscale=False, xgap=2, ygap=2,
-                hovertemplate="%{y}: fravær %{text}<extra></extra>"), 1, 3)
+                hovertemplate="%{y}: fravær %{text}<extra></extra>")
+            fig.add_trace(heat, 1, 3)
+            fig.add_trace(plots.heatmap_labels(heat, abs_text), 1, 3)
         plots.layout(fig, f"Skolerne side om side: {self.municipality} Kommune",
                      height=160 + 30 * len(rows), showlegend=False)
-        fig.update_yaxes(autorange="reversed", showline=False, tickfont={"size": 12})
-        fig.update_xaxes(side="top", showline=False, tickangle=0, tickfont={"size": 11})
+        fig.update_yaxes(autorange="reversed", showline=False, showgrid=False, tickfont={"size": 12})
+        fig.update_xaxes(side="top", showline=False, showgrid=False, tickangle=0, tickfont={"size": 11})
         fig.update_layout(margin={"l": 190, "t": 120, "r": 10, "b": 20})
         fig.update_annotations(yshift=38, font={"size": 13})
         note = para(f"Programmets gennemsnit i {self.latest_round}: " + ", ".join(
             f"{config.DIMENSIONS[d].lower()} {fmt.num(prog[d])}" for d in dims) + ".", "dp-note")
-        return Block(plots.show(fig, "kommune-heatmap"), note, how_to_read(
+        by_code = school.set_index("kode")
+        marked = [(k, d) for (k, d), hit in sig.items() if hit and k in by_code.index and d in dims]
+        below = sum(1 for k, d in marked if by_code.at[k, d] < kom[d])
+        alt = (f"{fmt.plural(len(school), 'skole', 'skoler')} side om side: {fmt.count(below)} "
+               f"{'skoleresultat' if below == 1 else 'skoleresultater'} ligger statistisk sikkert mindst 10 point under "
+               f"kommunen (▼), {fmt.count(len(marked) - below)} over (▲). Øverst står "
+               f"{html.escape(str(school['navn'].iloc[0]))} med den laveste gennemsnitlige kortlægning.") if len(school) else None
+        return Block(plots.show(fig, "kommune-heatmap", alt=alt, table="#tabel-alle-skoler"), note, how_to_read(
             "Tallene er skolernes gennemsnit; farven viser forskellen fra kommunens gennemsnit (rød: lavere/dårligere, "
             "blå: højere/bedre). ▼ og ▲ markerer en forskel på mindst 10 point, der er statistisk sikker (Holm-korrigeret "
             "p < 0,05) – kun de er opmærksomhedspunkter. Kønsforskellen er drenge minus piger; jo større forskel "
@@ -567,7 +617,7 @@ class MunicipalityOverview:
         body = "".join(row(r, self.link(r["kode"])) for _, r in tab[tab["niveau"] == "skole"].iterrows())
         foot = "".join(row(r, f"<em>{r['navn']}</em>") for _, r in tab[tab["niveau"] != "skole"].iterrows())
         head = sortable_head(["Skole", *[s[1] for s in spec]])
-        table = (f'{SORT_SCRIPT}<div class="dp-scroll"><table class="dp-table dp-sortable dp-overview">'
+        table = (f'{SORT_SCRIPT}<div class="dp-scroll" id="tabel-alle-skoler"><table class="dp-table dp-sortable dp-overview">'
                  f"<caption>Alle skolers tal ({self.latest_round} / skoleåret {self.school_year})</caption>"
                  f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody><tfoot>{foot}</tfoot></table></div>")
         return Block(table, f'<p class="dp-note">{fmt.FOOTNOTE} Røde celler: svarprocent under '
@@ -609,10 +659,31 @@ class MunicipalityOverview:
         fig.update_yaxes(categoryorder="array", categoryarray=order)
         fig.update_layout(margin={"l": 190, "t": 90}, legend={"y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"})
         missing = s["koensforskel"].isna().sum()
-        note = para(f"{missing} skoler er udeladt: for få drenge eller piger har svaret.", "dp-note") if missing else None
-        return Block(plots.show(fig, "kommune-koensforskel"), note, how_to_read(
-            "Hver prik er en skoles forskel mellem drenges og pigers faglige trivsel; stregen er 95 %-intervallet. "
-            "Fyldte prikker er statistisk sikre forskelle (Holm-korrigeret p < 0,05). Nederst kommunen og programmet. "
+        note = para(f"{fmt.plural(missing, 'skole', 'skoler')} er udeladt: for få drenge eller piger har svaret.",
+                    "dp-note") if missing else None
+        lower = int(((shown["koensforskel"] < 0) & sig).sum())
+        kom = refs[refs["niveau"] == "kommune"]["koensforskel"]
+        higher = int(((shown["koensforskel"] > 0) & sig).sum())
+        alt = (f"På {fmt.count(lower)} af {fmt.plural(len(shown), 'skole', 'skoler')} er drengenes faglige trivsel "
+               "statistisk sikkert lavere end pigernes" + (f", på {fmt.count(higher)} højere" if higher else "")
+               + (f"; i kommunen samlet er forskellen {fmt.num(kom.iloc[0], sign=True)} point." if len(kom) else "."))
+        rows = [[self.name(r.kode), fmt.num(r.koensforskel, sign=True),
+                 f"{fmt.num(r.koensforskel_lav, sign=True)} til {fmt.num(r.koensforskel_hoej, sign=True)}",
+                 fmt.num(r.koensforskel_p, 3), "ja" if r.koensforskel_p < flags_mod.ALPHA else "nej"]
+                for r in shown.iloc[::-1].itertuples()]
+        rows += [[r.navn, fmt.num(r.koensforskel, sign=True),
+                  f"{fmt.num(r.koensforskel_lav, sign=True)} til {fmt.num(r.koensforskel_hoej, sign=True)}",
+                  fmt.num(r.koensforskel_p, 3), "ja" if r.koensforskel_p < flags_mod.ALPHA else "nej"]
+                 for r in refs.itertuples()]
+        table = data_table("tal-kommune-koensforskel", pd.DataFrame(rows, columns=[
+            "Skole", "Drenge − piger", "Interval (Holm-justeret)", "p (Holm)", "Sikker forskel?"]),
+            f"Kønsforskel i faglig trivsel, {self.latest_round} (point)")
+        return Block(plots.show(fig, "kommune-koensforskel", alt=alt, table="#tal-kommune-koensforskel"), table,
+                     note, how_to_read(
+            "Hver prik er en skoles forskel mellem drenges og pigers faglige trivsel; stregen er intervallet, justeret "
+            "som p-værdien for, at syv dimensioner testes (Holm): fyldte prikker er statistisk sikre forskelle "
+            "(Holm-korrigeret p < 0,05), og kun deres interval ligger helt på den ene side af 0. Nederst kommunen og "
+            "programmet. "
             "Små skoler har brede intervaller – en stor forskel på en lille skole kan være tilfældig."))
 
     def absence(self) -> Block:
@@ -654,8 +725,23 @@ class MunicipalityOverview:
         fig.update_layout(margin={"l": 190, "t": 90}, legend={"y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left",
                                                              "traceorder": "normal"})
         missing = s["samlet_pct"].isna().sum()
-        note = para(f"{missing} skoler har for få elever eller intet indberettet fravær (–).", "dp-note") if missing else None
-        return Block(plots.show(fig, "kommune-fravaer"), note, how_to_read(
+        note = para(f"{fmt.plural(missing, 'skole', 'skoler')} har for få elever eller intet indberettet fravær (–).",
+                    "dp-note") if missing else None
+        known = s.dropna(subset=["samlet_pct"])
+        alt = None
+        if len(known):
+            alt = (f"Skolernes samlede fravær ligger mellem {fmt.pct(known['samlet_pct'].min())} og "
+                   f"{fmt.pct(known['samlet_pct'].max())} af skoledagene"
+                   + (f"; kommunen samlet {fmt.pct(kom.iloc[0])}" if len(kom) and pd.notna(kom.iloc[0]) else "")
+                   + (f", landet {fmt.pct(land['vaerdi'].iloc[0])}" if len(land) else "") + ". Det meste er sygefravær.")
+        listed = rows.iloc[::-1]  # top → bottom, as in the figure
+        numbers = [[str(r.navn).replace("<i>", "").replace("</i>", ""), fmt.pct(r.sygdom_pct), fmt.pct(r.lovligt_pct),
+                    fmt.pct(r.ulovligt_pct), fmt.pct(r.samlet_pct)] for r in listed.itertuples()]
+        if len(land):
+            numbers.append(["Landet", fmt.SUPPRESSED, fmt.SUPPRESSED, fmt.SUPPRESSED, fmt.pct(land["vaerdi"].iloc[0])])
+        table = data_table("tal-kommune-fravaer", pd.DataFrame(numbers, columns=["Skole", "Syg", "Lovligt", "Ulovligt", "Samlet"]),
+                           f"Fravær pr. skole, skoleåret {self.school_year} (% af skoledagene)")
+        return Block(plots.show(fig, "kommune-fravaer", alt=alt, table="#tal-kommune-fravaer"), table, note, how_to_read(
             "Hver søjle er en skoles gennemsnitlige fravær i procent af skoledagene, delt i sygefravær, lovligt og "
             "ulovligt fravær; skolen med mest fravær står øverst. Nederst kommunen, programmet og landet (landets tal "
             "findes kun samlet). Den stiplede linje er kommunens samlede fravær."))
@@ -682,19 +768,21 @@ class MunicipalityOverview:
         head = sortable_head(["Skole", f"Elever {self.latest_round}", *[f"Svarprocent {r}" for r in self.rounds]])
         body = "".join(r for part, r in rows if part == "tbody")
         foot = "".join(r for part, r in rows if part == "tfoot")
-        table = (f'{SORT_SCRIPT}<table class="dp-table dp-sortable"><caption>Svarprocent pr. skole og runde</caption>'
+        table = (f'{SORT_SCRIPT}<table class="dp-table dp-sortable" id="tabel-svarprocent"><caption>Svarprocent pr. skole og runde</caption>'
                  f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody><tfoot>{foot}</tfoot></table>")
         parts = []
         for r in self.rounds:
             sub = rt[(rt["niveau"] == "skole") & (rt["runde"] == r) & (rt["svarprocent"] < limit)]
             if len(sub):
                 names = ", ".join(f"{self.link(k)} ({fmt.pct(v, 0)})" for k, v in zip(sub["kode"], sub["svarprocent"]))
-                parts.append(warning(f"{r}: {len(sub)} skoler under {fmt.pct(limit, 0)}: {names}."))
+                parts.append(warning(f"{r}: {fmt.plural(len(sub), 'skole', 'skoler')} under {fmt.pct(limit, 0)}: {names}."))
         if not parts:
             parts.append(para(f"Alle skoler havde en svarprocent på mindst {fmt.pct(limit, 0)} i alle runder.", "dp-ok"))
+        dash = f">{fmt.SUPPRESSED}<" in body + foot
         return Block(*parts, table, para(
-            "Svarprocenten er besvarelser i forhold til skolens elever det skoleår. Under "
-            f"{fmt.pct(limit, 0)} kan de elever, der ikke svarede, trives anderledes end dem, der gjorde.", "dp-note"))
+            (f"{fmt.FOOTNOTE} " if dash else "") + "Svarprocenten er besvarelser i forhold til skolens elever det "
+            f"skoleår. Under {fmt.pct(limit, 0)} kan de elever, der ikke svarede, trives anderledes end dem, der gjorde.",
+            "dp-note"))
 
     def development(self) -> Block:
         """T1 → T2 → T3: the municipality per dimension, and each school in small multiples (dimension menu)."""
@@ -703,11 +791,13 @@ class MunicipalityOverview:
         kom = dev[dev["niveau"] == "kommune"]
         palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
         fig = go.Figure()
-        for d, colour in zip(dims, palette):
+        symbols = ["circle", "square", "diamond", "triangle-up", "x", "star", "triangle-down"]
+        dashes = ["solid", "dash", "dot", "dashdot", "longdash", "solid", "dash"]
+        for d, colour, symbol, dash in zip(dims, palette, symbols, dashes):  # colour, marker and dash apart
             sub = kom[kom["dimension"] == d].set_index("runde").reindex(self.rounds)
             fig.add_trace(go.Scatter(
                 x=self.rounds, y=_round_list(sub["mean"]), name=config.DIMENSIONS[d], mode="lines+markers",
-                line={"color": colour}, marker={"size": 8},
+                line={"color": colour, "dash": dash}, marker={"size": 9, "symbol": symbol},
                 error_y={"type": "data", "symmetric": False, "array": _round_list(sub["ci_high"] - sub["mean"]),
                          "arrayminus": _round_list(sub["mean"] - sub["ci_low"]), "thickness": 1},
                 hovertemplate="%{x}: %{y:.0f}<extra>" + config.DIMENSIONS[d] + "</extra>"))
@@ -723,43 +813,65 @@ class MunicipalityOverview:
                               subplot_titles=[self.name(k) for k in ids], vertical_spacing=min(0.3 / max(nrow, 1), 0.08),
                               horizontal_spacing=0.03)
         school = dev[dev["niveau"] == "skole"]
-        visible_by_dim = []
+        keys = []
         for di, d in enumerate(dims):
             k_sub = kom[kom["dimension"] == d].set_index("runde").reindex(self.rounds)
             for i, k in enumerate(ids):
                 sub = school[(school["kode"] == k) & (school["dimension"] == d)].set_index("runde").reindex(self.rounds)
                 row, col = i // ncol + 1, i % ncol + 1
+                # a hidden trace has no legend entry: the first school's pair of each dimension carries it
                 small.add_trace(go.Scatter(
                     x=self.rounds, y=_round_list(k_sub["mean"]), mode="lines", line={"color": COLOURS["kommune"], "dash": "dash"},
-                    name="Kommunen", legendgroup="kommune", showlegend=(i == 0 and di == 0), visible=(di == 0),
+                    name="Kommunen", legendgroup="kommune", showlegend=i == 0,
                     hovertemplate="Kommunen %{x}: %{y:.0f}<extra></extra>"), row, col)
                 small.add_trace(go.Scatter(
                     x=self.rounds, y=_round_list(sub["mean"]), mode="lines+markers", line={"color": COLOURS["skole"]},
-                    marker={"size": 7}, name="Skolen", legendgroup="skole", showlegend=(i == 0 and di == 0),
-                    visible=(di == 0), error_y={"type": "data", "symmetric": False, "thickness": 1,
-                                                 "array": _round_list(sub["ci_high"] - sub["mean"]),
-                                                 "arrayminus": _round_list(sub["mean"] - sub["ci_low"])},
+                    marker={"size": 7}, name="Skolen", legendgroup="skole", showlegend=i == 0,
+                    error_y={"type": "data", "symmetric": False, "thickness": 1,
+                             "array": _round_list(sub["ci_high"] - sub["mean"]),
+                             "arrayminus": _round_list(sub["mean"] - sub["ci_low"])},
                     hovertemplate=html.escape(self.name(k)) + " %{x}: %{y:.0f}<extra></extra>"), row, col)
-                visible_by_dim.extend([di, di])
-        buttons = []
-        for di, d in enumerate(dims):
-            first = visible_by_dim.index(di)  # the first school's pair carries the legend entries
-            buttons.append({"label": config.DIMENSIONS[d], "method": "update", "args": [{
-                "visible": [v == di for v in visible_by_dim],
-                "showlegend": [j in (first, first + 1) for j in range(len(visible_by_dim))]}]})
-        plots.layout(small, "Hver skole pr. runde (vælg dimension)", height=150 + 165 * nrow)
-        small.update_layout(
-            updatemenus=[{"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right", "y": 1.0 + 60 / (150 + 165 * nrow),
-                          "yanchor": "bottom", "showactive": True}],
-            margin={"t": 100}, legend={"y": -40 / (150 + 165 * nrow), "yanchor": "top"})
+                keys += [{"dimension": d}] * 2
+        height = 110 + 165 * nrow
+        plots.layout(small, "Hver skole pr. runde", height=height)
+        small.update_layout(legend={"y": -40 / height, "yanchor": "top"})
         small.update_annotations(font={"size": 12})
         small.update_xaxes(showline=True, tickfont={"size": 10})
-        return Block(plots.show(fig, "kommune-udvikling"), how_to_read(
-            "Linjerne viser kommunens gennemsnit i hver runde for de syv dimensioner, med 95 %-interval. Ændringer fra "
-            "runde til runde er for det meste små; se skolernes datapakker for, hvilke ændringer der er statistisk "
-            "sikre."), plots.show(small, "kommune-udvikling-skoler"), how_to_read(
-            "Et lille panel pr. skole: skolens gennemsnit (grøn, med 95 %-interval) og kommunens (stiplet). Vælg "
-            "dimension i menuen øverst til højre. – Mangler et punkt, var der for få besvarelser."))
+        choose = plots.Filter("dimension", "Dimension", [(d, config.DIMENSIONS[d]) for d in dims], dims[0])
+        lines = kom.pivot_table(index="dimension", columns="runde", values="mean", aggfunc="first").reindex(dims)
+        first, last = self.rounds[0], self.latest_round
+        moved = lines[last] - lines[first] if first in lines and last in lines else pd.Series(dtype=float)
+        alt = None
+        if moved.notna().any():
+            big = moved.abs().idxmax()
+            alt = (f"Kommunens gennemsnit fra {first} til {last}: den største ændring er i "
+                   f"{config.DIMENSIONS[big].lower()}, fra {fmt.num(lines.at[big, first])} til "
+                   f"{fmt.num(lines.at[big, last])} ({fmt.diff(lines.at[big, last], lines.at[big, first])} point).")
+        k_rows = pd.DataFrame({"Dimension": [config.DIMENSIONS[d] for d in dims],
+                               **{r: [fmt.num(lines.at[d, r]) if r in lines else fmt.SUPPRESSED for d in dims]
+                                  for r in self.rounds}})
+        s_rows = []
+        for d in dims:
+            for k in ids:
+                sub = school[(school["kode"] == k) & (school["dimension"] == d)].set_index("runde")["mean"]
+                s_rows.append([config.DIMENSIONS[d], self.name(k), *[fmt.num(sub.get(r)) for r in self.rounds]])
+        s_table = pd.DataFrame(s_rows, columns=["Dimension", "Skole", *self.rounds])
+        school_alt = (f"Et panel pr. skole med skolens gennemsnit i hver af de {len(self.rounds)} runder og kommunens "
+                      f"(stiplet); vælg dimension over figuren. Viser først {config.DIMENSIONS[dims[0]].lower()} for "
+                      f"{fmt.plural(len(ids), 'skole', 'skoler')}.")
+        return Block(
+            plots.show(fig, "kommune-udvikling", alt=alt, table="#tal-kommune-udvikling"),
+            data_table("tal-kommune-udvikling", k_rows, f"{self.municipality} Kommune: gennemsnit pr. runde (500-skala)"),
+            how_to_read(
+                "Linjerne viser kommunens gennemsnit i hver runde for de syv dimensioner, med 95 %-interval. Ændringer "
+                "fra runde til runde er for det meste små; se skolernes datapakker for, hvilke ændringer der er "
+                "statistisk sikre."),
+            plots.show(small, "kommune-udvikling-skoler", alt=school_alt, table="#tal-kommune-udvikling-skoler",
+                       filters=[choose], keys=keys),
+            data_table("tal-kommune-udvikling-skoler", s_table, "Skolernes gennemsnit pr. dimension og runde (500-skala)"),
+            how_to_read(
+                "Et lille panel pr. skole: skolens gennemsnit (grøn, med 95 %-interval) og kommunens (stiplet). Vælg "
+                "dimension i feltet over figuren. – Mangler et punkt, var der for få besvarelser."))
 
     def downloads(self) -> Block:
         """The page's tables to download: one Excel workbook, and CSV for Danish Excel."""

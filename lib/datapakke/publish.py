@@ -30,6 +30,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -374,6 +375,16 @@ def _plan(project: Path, force: bool) -> tuple[list[PageInfo], dict, dict, str]:
     return pages, keys, {"front_matter": {d: titles.cache[d] for d in set(nb_digests.values())}}, site
 
 
+_HEADING_ID = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]+\{#([A-Za-z][\w-]*)\}[ \t]*$", re.MULTILINE)
+
+
+def heading_ids(markdown: str) -> str:
+    """Quarto's heading anchors (``## Fravær {#fravaer}``) as HTML headings with that id, for nbconvert,
+    which would print the braces: the same links work in both renderers."""
+    return _HEADING_ID.sub(lambda m: f'<h{len(m.group(1))} id="{m.group(3)}">{html.escape(m.group(2))}</h{len(m.group(1))}>',
+                           markdown)
+
+
 def render_fallback(project: Path, out: Path, previous: Path | None = None, keys: dict | None = None,
                     pages: list[PageInfo] | None = None, rendered: dict | None = None) -> Path:
     """Render every page notebook like Quarto would, with nbconvert: same paths, code hidden.
@@ -399,6 +410,9 @@ def render_fallback(project: Path, out: Path, previous: Path | None = None, keys
         fm = front_matter(nb)
         shown = nbformat.from_dict(nb)
         shown.cells = [c for c in shown.cells if c.cell_type != "raw"]  # front matter is Quarto's, not content
+        for c in shown.cells:
+            if c.cell_type == "markdown":
+                c.source = heading_ids(c.source)
         body, _ = exporter.from_notebook_node(shown)
         root = "../" * (len(page.path.parts) - 1)
         subtitle = f'<p class="subtitle lead">{html.escape(str(fm["subtitle"]))}</p>' if fm.get("subtitle") else ""

@@ -4,6 +4,9 @@
  *    caption above the plot, so the picture would otherwise lose it.
  *  - On a narrow screen a long axis title is broken over lines instead of being cut off.
  *  - Printing redraws each figure at the width of the paper (A4), and back afterwards.
+ *  - A figure's filters are native <select>s above it (plots.Filter): a change shows the traces
+ *    whose keys match every select (plots.visible_traces is the same rule) and applies the
+ *    chosen option's layout, then says in a status line what the figure now shows.
  */
 (function () {
   'use strict';
@@ -80,6 +83,34 @@
     if (drawn && drawn.then) { drawn.then(wrapAxisTitle); }
     return drawn;
   };
+
+  function applyFilters(box) {
+    var spec = JSON.parse(box.getAttribute('data-dp-filters'));
+    var gd = document.getElementById(spec.figure);
+    if (!gd || !gd._fullLayout) { return; }
+    var state = {}, chosen = [], layout = {};
+    box.querySelectorAll('select[data-dp-key]').forEach(function (s) {
+      var key = s.getAttribute('data-dp-key');
+      state[key] = s.value;
+      chosen.push(s.options[s.selectedIndex].text);
+      var byValue = spec.layouts[key];
+      if (byValue && byValue[s.value]) { Object.assign(layout, byValue[s.value]); }
+    });
+    var visible = spec.keys.map(function (k) {
+      for (var f in state) {
+        if (k[f] === spec.others) { if (state[f] === spec.defaults[f]) { return false; } continue; }
+        if (k[f] !== undefined && k[f] !== null && k[f] !== state[f]) { return false; }
+      }
+      return true;
+    });
+    Plotly.update(gd, {visible: visible}, layout);
+    var status = box.querySelector('.dp-filter-status');
+    if (status) { status.textContent = 'Figuren viser nu: ' + chosen.join(', ') + '.'; }
+  }
+  document.addEventListener('change', function (e) {
+    var s = e.target;
+    if (s && s.matches && s.matches('select[data-dp-key]')) { applyFilters(s.closest('.dp-filters')); }
+  });
 
   function forPrint(on) {
     document.querySelectorAll('.js-plotly-plot').forEach(function (gd) {

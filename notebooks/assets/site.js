@@ -4,6 +4,7 @@
  *    JavaScript); on a wide one it is always open.
  *  - A box that scrolls sideways (a wide table or figure on a phone) can be reached and scrolled
  *    with the keyboard and is named after its content.
+ *  - A link to the folded table behind a figure (<details>) opens it.
  */
 (function () {
   'use strict';
@@ -40,6 +41,20 @@
       }
     });
   }
+  /* a link to the numbers behind a figure opens the folded table it points to */
+  function openTarget(hash) {
+    var id = hash && hash.charAt(0) === '#' ? decodeURIComponent(hash.slice(1)) : '';
+    var target = id && document.getElementById(id);
+    var box = target && target.closest && target.closest('details');
+    if (box) { box.open = true; }
+  }
+  document.addEventListener('click', function (e) {
+    var a = e.target && e.target.closest && e.target.closest('a[href^="#"]');
+    if (a) { openTarget(a.getAttribute('href')); }
+  });
+  window.addEventListener('hashchange', function () { openTarget(location.hash); });
+  openTarget(location.hash);
+
   var timer;
   function later() { clearTimeout(timer); timer = setTimeout(scrollers, 150); }
   if (document.readyState === 'complete') { scrollers(); } else { window.addEventListener('load', scrollers); }
