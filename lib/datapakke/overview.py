@@ -5,13 +5,13 @@ year's learning workshops (DOMAIN.md §1, step 4).  One page per municipality, e
 papermill from ``notebooks/kommune.ipynb`` into ``reports/<kommune>/index.ipynb``.
 
 It answers, in this order: which schools need attention and on what (the
-opmærksomhedspunkter of ``aggregates/flags.parquet`` per school, and counted per theme across
+opmærksomhedspunkter of the published ``flags`` table per school, and counted per theme across
 schools: "Elevfravær: 7 af 18 skoler"); how the schools compare (survey dimensions, the faglig
 trivsel gender gap and absence against the municipality, the programme and the country);
 how far the response rates carry; and how each school developed T1 → T2 → T3.
 
-Like the school report, this module reads only the precomputed, suppressed aggregates
-(``aggregates/*.parquet``) — never a pupil row.  A suppressed cell is NaN there and is shown
+Like the school report, this module reads only the published tables
+(``<version>/publication/*.parquet``) — never a pupil row.  A suppressed cell is NaN there and is shown
 as "–" (``fmt``).  The pure functions (``theme_counts``, ``school_table``, ``response_table``,
 ``development_table``) return plain aggregated frames, so they can be tested and exported.
 """
@@ -99,7 +99,7 @@ def sortable_head(labels: list[str]) -> str:
 def theme_counts(flags: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     """How many of the schools have opmærksomhedspunkter, per theme, per rule and per rule × dimension.
 
-    ``flags``: rows of ``aggregates/flags.parquet``; ``schools``: the schools counted (the
+    ``flags``: rows of the published ``flags`` table; ``schools``: the schools counted (the
     denominator), with ``institutionsnummer`` and ``skolenavn``.  One row per group:
     ``niveau`` ('tema' | 'regel' | 'dimension'), ``tema``, ``regel``, ``dimension``, ``skoler``
     (schools with at least one such point), ``skoler_i_alt``, ``andel_pct``, ``punkter`` (number

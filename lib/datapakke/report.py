@@ -2,7 +2,8 @@
 
 The notebook stays thin — a parameters cell, then one call per section and a few lines of
 Danish markdown.  Everything here reads only the school's slice of the precomputed,
-suppressed aggregates (``aggregate.py``); no pupil-level table is ever opened.
+published tables (``publication``: the aggregates as the site may show them); no pupil-level table
+is ever opened.
 """
 from __future__ import annotations
 
