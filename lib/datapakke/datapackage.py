@@ -500,11 +500,11 @@ def download_note(folder: str, info: Info, details: bool = True) -> str:
     ]
     if details:
         items.append(
-            f"<strong>Detaljetabellerne</strong> (mappen <code>{DETAILS}/</code> og detalje-Excel-filen) har alle "
+            f"<strong>Detaljetabellerne</strong> (mappen «{DETAILS}» og detalje-Excel-filen) har alle "
             "offentliggjorte tal bag siden med fuld præcision og hver rækkes celle-id og status (vist, eller hvorfor "
             "tallet ikke vises) – til analyse i R, Python eller Stata. De CSV-filer bruger komma mellem kolonnerne og "
             "punktum som decimaltegn; i Excel åbnes de via <em>Data › Fra tekst/CSV</em>.")
-    items.append("<code>datapackage.json</code> beskriver hver fil og hver kolonne (Frictionless-standarden).")
+    items.append("Filen «datapackage.json» beskriver hver fil og hver kolonne (Frictionless-standarden).")
     return (f'<p>Hent tabellerne: {" · ".join(links)}. Tallene er aggregerede og diskretionerede som på siden; '
             "filerne indeholder ingen elevdata.</p>"
             f'<ul class="dp-note">{"".join(f"<li>{i}</li>" for i in items)}</ul>')
