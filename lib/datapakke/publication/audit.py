@@ -21,6 +21,8 @@ themselves, ``pagetables.py``), are not parsed back here.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,7 @@ class Seen:
     cells: dict[str, set] = field(default_factory=dict)
     counts: dict[tuple[str, str], set] = field(default_factory=dict)
     files: int = 0
+    page_tables: int = 0
 
     def cell(self, ids, where) -> None:
         """``where``: one file name, or a file name per id."""
@@ -131,8 +134,11 @@ def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year:
     delimiters = _delimiters(site)
     by_name: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(Path(site).glob("*/*_data/**/*.csv")):
-        by_name.setdefault((path.name, delimiters.get(path, ",")), []).append(path)
         seen.files += 1
+        if delimiters.get(path, ",") != ",":  # a page's own table for Danish Excel: the page's text, no cell ids
+            seen.page_tables += 1
+            continue
+        by_name.setdefault((path.name, ","), []).append(path)
     for (name, delimiter), paths in by_name.items():
         frame = _read_all(paths, site, delimiter)
         where = frame["_fil"]
@@ -208,24 +214,43 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     observed = m.cells["id"].isin(list(seen.cells)).to_numpy()
     hidden = ~observed
     primary = primary_cells(m)
-    for (cell, why, _), comp in base_failures(m, hidden, primary):
-        findings.append(Finding(m.ids[cell], f"kan regnes ud af de viste tal ({why})"))
-    for measure in COUNT_DISPLAY:
-        short = measure[2:]
-        if np.isnan(m.values[measure]).all():
-            continue
-        given = count_status(m, measure, hidden)
-        exact = m.cells["id"].map(lambda i, s=short: (i, s) in seen.counts).to_numpy()
-        decision = m.cells["id"].map(decided[f"status_{short}"]).fillna("").to_numpy() if f"status_{short}" in decided else None
-        st = given["status"].to_numpy(dtype=object)
-        if decision is not None:
-            withheld = (st != "") & ~exact & (decision == "skjult")
-            st[withheld] = "skjult"
-        st[exact & (st != "")] = "vist"
-        given["status"] = st
-        for cell in suppress_counts(m, measure, hidden, primary, given=given, repair=False):
-            findings.append(Finding(m.ids[cell], f"antallet ({short}) kan indsnævres til 1–3 elever"))
-    return findings, {"files": seen.files, "cells_seen": len(seen.cells), "seconds": time.perf_counter() - started}
+    jobs = ["n"] + [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()]
+    global _FORKED
+    _FORKED = (m, hidden, primary, seen, decided)
+    try:
+        if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(min(os.cpu_count() or 1, len(jobs))) as pool:
+                results = pool.map(_lp_job, jobs, chunksize=1)
+        else:
+            results = [_lp_job(j) for j in jobs]
+    finally:
+        _FORKED = None
+    findings += [Finding(cell, how) for found in results for cell, how in found]
+    return findings, {"files": seen.files, "page_tables": seen.page_tables, "cells_seen": len(seen.cells),
+                      "seconds": time.perf_counter() - started}
+
+
+#: What a forked LP job reads (set before forking): model, hidden mask, small cells, what was seen, the decision.
+_FORKED: tuple | None = None
+
+
+def _lp_job(job: str) -> list[tuple[str, str]]:
+    """One LP pass over what the site shows: the cells' n and means ('n'), or one count measure."""
+    m, hidden, primary, seen, decided = _FORKED
+    if job == "n":
+        return [(m.ids[cell], f"kan regnes ud af de viste tal ({why})")
+                for (cell, why, _), _comp in base_failures(m, hidden, primary)]
+    short = job[2:]
+    given = count_status(m, job, hidden)
+    exact = m.cells["id"].map(lambda i: (i, short) in seen.counts).to_numpy()
+    decision = m.cells["id"].map(decided[f"status_{short}"]).fillna("").to_numpy() if f"status_{short}" in decided else None
+    st = given["status"].to_numpy(dtype=object)
+    if decision is not None:
+        st[(st != "") & ~exact & (decision == "skjult")] = "skjult"
+    st[exact & (st != "")] = "vist"
+    given["status"] = st
+    return [(m.ids[cell], f"antallet ({short}) kan indsnævres til 1–3 elever")
+            for cell in suppress_counts(m, job, hidden, primary, given=given, repair=False)]
 
 
 def check(site: Path, version: Path) -> dict:
