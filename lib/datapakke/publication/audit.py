@@ -21,8 +21,6 @@ themselves, ``pagetables.py``), are not parsed back here.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import pandas as pd
 
 from .. import store
 from . import cells as C
+from .forked import fork_map
 from .model import build_model
 from .tables import KEY_COLUMNS
 from .suppression import COUNT_DISPLAY, base_failures, count_status, primary_cells, suppress_counts
@@ -215,28 +214,15 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     hidden = ~observed
     primary = primary_cells(m)
     jobs = ["n"] + [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()]
-    global _FORKED
-    _FORKED = (m, hidden, primary, seen, decided)
-    try:
-        if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(os.cpu_count() or 1, len(jobs))) as pool:
-                results = pool.map(_lp_job, jobs, chunksize=1)
-        else:
-            results = [_lp_job(j) for j in jobs]
-    finally:
-        _FORKED = None
+    results = fork_map(_lp_job, jobs, (m, hidden, primary, seen, decided))
     findings += [Finding(cell, how) for found in results for cell, how in found]
     return findings, {"files": seen.files, "page_tables": seen.page_tables, "cells_seen": len(seen.cells),
                       "seconds": time.perf_counter() - started}
 
 
-#: What a forked LP job reads (set before forking): model, hidden mask, small cells, what was seen, the decision.
-_FORKED: tuple | None = None
-
-
-def _lp_job(job: str) -> list[tuple[str, str]]:
+def _lp_job(state: tuple, job: str) -> list[tuple[str, str]]:
     """One LP pass over what the site shows: the cells' n and means ('n'), or one count measure."""
-    m, hidden, primary, seen, decided = _FORKED
+    m, hidden, primary, seen, decided = state
     if job == "n":
         return [(m.ids[cell], f"kan regnes ud af de viste tal ({why})")
                 for (cell, why, _), _comp in base_failures(m, hidden, primary)]

@@ -28,13 +28,12 @@ and per count measure (also ``lav`` / ``hoej`` for a band, and ``skjult``).
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 
 import numpy as np
 import pandas as pd
 
 from .. import config
+from .forked import fork_map
 from .model import KIND, LEVEL_RANK, MEASURES, TOL, Certifier, Knowledge, Model, build_model, \
     components_all, count_questions, measure_sets, questions, system
 
@@ -449,28 +448,16 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
     raise SuppressionError("Diskretionering af antal fandt ingen løsning (for mange runder).")
 
 
-#: The model and base decision a forked worker protects its count measure in (set before forking).
-_FORKED: tuple | None = None
-
-
-def _count_job(measure: str) -> np.ndarray:
-    m, hidden, primary = _FORKED
+def _count_job(state: tuple, measure: str) -> np.ndarray:
+    m, hidden, primary = state
     return suppress_counts(m, measure, hidden, primary)["status"].replace("", np.nan).to_numpy()
 
 
-def _count_statuses(m: Model, hidden: np.ndarray, primary: np.ndarray, workers: int) -> dict[str, np.ndarray]:
+def _count_statuses(m: Model, hidden: np.ndarray, primary: np.ndarray, workers: int | None) -> dict[str, np.ndarray]:
     """Each count measure's statuses; the measures are independent given the cells' own decision,
-    so with more than one core they are protected side by side in forked processes."""
-    global _FORKED
+    so they are protected side by side (``forked``)."""
     measures = [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()]
-    if workers > 1 and len(measures) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _FORKED = (m, hidden, primary)
-        try:
-            with multiprocessing.get_context("fork").Pool(min(workers, len(measures))) as pool:
-                return dict(zip(measures, pool.map(_count_job, measures, chunksize=1)))
-        finally:
-            _FORKED = None
-    return {x: suppress_counts(m, x, hidden, primary)["status"].replace("", np.nan).to_numpy() for x in measures}
+    return dict(zip(measures, fork_map(_count_job, measures, (m, hidden, primary), workers)))
 
 
 def suppress(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict | None = None,
@@ -484,6 +471,6 @@ def suppress(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict 
     out = m.cells[["id"]].copy()
     out["status"] = np.where(~m.published, "ikke_publiceret",
                              np.where(primary, "primaer", np.where(hidden, "sekundaer", "vist")))
-    for measure, st in _count_statuses(m, hidden, primary, workers or os.cpu_count() or 1).items():
+    for measure, st in _count_statuses(m, hidden, primary, workers).items():
         out[f"status_{measure[2:]}"] = st
     return out
