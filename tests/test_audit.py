@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datapakke import build, publish, store
+from datapakke import build, publication, publish, store
 from datapakke.publication import audit, cells as C, suppression as S
 from datapakke.publication.model import build_model
 
@@ -22,13 +22,9 @@ def site_paths(built):
 @pytest.fixture(scope="module")
 def model(built):
     v = store.current(built.processed)
-    agg = {f.stem: pd.read_parquet(f) for f in (v / "aggregates").glob("*.parquet")}
-    cells = C.build_cells(agg)
-    cells["published"] = C.published(cells, agg["rounds"]["runde"].tolist())
-    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
-    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()}
+    agg = publication.read_aggregates(v / "aggregates")
     decided = pd.read_parquet(store.published(v) / "celler.parquet").set_index("id")["status"]
-    return build_model(cells, bounds, years), decided
+    return build_model(*C.from_aggregates(agg)), decided
 
 
 def test_the_built_site_passes_the_audit(site_paths):

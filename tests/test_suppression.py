@@ -78,10 +78,7 @@ def test_counts_protected_side_by_side_give_the_same_decision(built):
     from datapakke import publication, store
 
     agg = publication.read_aggregates(store.current(built.processed) / "aggregates")
-    cells = C.build_cells(agg)
-    cells["published"] = C.published(cells, agg["rounds"]["runde"].tolist())
-    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
-    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()}
+    cells, bounds, years = C.from_aggregates(agg)
     one = S.suppress(cells, bounds, years, workers=1)
     two = S.suppress(cells, bounds, years, workers=2)
     assert [c for c in one.columns if c.startswith("status_")] == ["status_besvar", "status_over10", "status_u10", "status_u15"]

@@ -155,16 +155,10 @@ def make_offline(site: Path) -> list[str]:
     in place; returns what was removed (``file: address``)."""
     site = Path(site)
     removed: list[str] = []
-    for page in sorted(site.rglob("*.html")):
-        text = page.read_text(encoding="utf-8")
-        new, gone = strip_widget_scripts(text)
-        if gone:
-            page.write_text(new, encoding="utf-8")
-            removed += [f"{page.relative_to(site).as_posix()}: {g}" for g in gone]
-    for sheet in sorted(site.rglob("*.css")):
-        text = sheet.read_text(encoding="utf-8")
-        new, gone = strip_css_imports(text)
-        if gone:
-            sheet.write_text(new, encoding="utf-8")
-            removed += [f"{sheet.relative_to(site).as_posix()}: {g}" for g in gone]
+    for pattern, strip in (("*.html", strip_widget_scripts), ("*.css", strip_css_imports)):
+        for path in sorted(site.rglob(pattern)):
+            new, gone = strip(path.read_text(encoding="utf-8"))
+            if gone:
+                path.write_text(new, encoding="utf-8")
+                removed += [f"{path.relative_to(site).as_posix()}: {g}" for g in gone]
     return removed

@@ -37,11 +37,7 @@ def read_aggregates(folder: Path) -> dict[str, pd.DataFrame]:
 
 def build(agg: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """All published tables (plus ``celler``: every cell with its status, and ``flags``)."""
-    rounds = agg["rounds"]["runde"].tolist()
-    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
-    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()} if "score_bounds" in agg else None
-    cells = cells_mod.build_cells(agg)
-    cells["published"] = cells_mod.published(cells, rounds)
+    cells, bounds, years = cells_mod.from_aggregates(agg)
     status = suppress(cells, bounds, years)
     out = publish_tables(agg, status)
     out["celler"] = cells[["id", "family", "niveau", "kode"]].merge(status, on="id")

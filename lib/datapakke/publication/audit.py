@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .. import store
-from . import cells as C
+from . import cells as C, read_aggregates
 from .forked import fork_map
 from .model import build_model
 from .tables import KEY_COLUMNS
@@ -182,7 +182,7 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     """(findings, facts) for the site built from ``version``: [] when nothing can be pinned."""
     started = time.perf_counter()
     pub = store.published(version)
-    agg = {f.stem: pd.read_parquet(f) for f in sorted((Path(version) / "aggregates").glob("*.parquet"))}
+    agg = read_aggregates(Path(version) / "aggregates")
     decided = pd.read_parquet(pub / "celler.parquet").set_index("id")
     derived = pd.read_parquet(pub / "derived.parquet")
     rounds = agg["rounds"]["runde"].tolist()
@@ -206,10 +206,7 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     if findings:
         return findings, {"files": seen.files, "seconds": time.perf_counter() - started}
 
-    cells = C.build_cells(agg)
-    cells["published"] = C.published(cells, rounds)
-    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()} if "score_bounds" in agg else None
-    m = build_model(cells, bounds, years)
+    m = build_model(*C.from_aggregates(agg))
     observed = m.cells["id"].isin(list(seen.cells)).to_numpy()
     hidden = ~observed
     primary = primary_cells(m)

@@ -324,3 +324,14 @@ def published(cells: pd.DataFrame, rounds: list[str]) -> np.ndarray:
         out |= w & (runde == w_rounds[-1])
     out |= fam == "R"
     return out
+
+
+def from_aggregates(agg: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict | None, dict]:
+    """What the suppression and the audit both start from: the cell table (with ``published``),
+    each dimension's score bounds, and round → school year."""
+    rounds = agg["rounds"]["runde"].tolist()
+    years = dict(zip(agg["rounds"]["runde"], agg["rounds"]["skoleaar"]))
+    bounds = {r.dimension: (r.lo, r.hi) for r in agg["score_bounds"].itertuples()} if "score_bounds" in agg else None
+    cells = build_cells(agg)
+    cells["published"] = published(cells, rounds)
+    return cells, bounds, years
