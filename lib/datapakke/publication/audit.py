@@ -96,18 +96,22 @@ def _read_all(paths: list[Path], site: Path, delimiter: str = ",") -> pd.DataFra
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.csv as pacsv  # noqa: PLC0415
 
-    parts = []
-    for path in paths:
-        if delimiter != ",":  # a page's own table for Danish Excel (text as shown, decimal comma)
-            parts.append(pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", dtype=str)
-                         .assign(_fil=str(path.relative_to(site))))
-            continue
-        header = path.open(encoding="utf-8-sig").readline().strip().split(delimiter)
-        types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
-        t = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                           convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
-        parts.append(t.to_pandas().assign(_fil=str(path.relative_to(site))))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not paths:
+        return pd.DataFrame()
+    names = [str(p.relative_to(site)) for p in paths]
+    if delimiter != ",":  # a page's own table for Danish Excel (text as shown, decimal comma)
+        return pd.concat([pd.read_csv(p, sep=delimiter, encoding="utf-8-sig", dtype=str).assign(_fil=n)
+                          for p, n in zip(paths, names)], ignore_index=True)
+    options = (pacsv.ParseOptions(delimiter=delimiter),
+               pacsv.ConvertOptions(column_types={c: pa.string() for c in TEXT_COLUMNS}, strings_can_be_null=True))
+    tables = [pacsv.read_csv(p, parse_options=options[0], convert_options=options[1]) for p in paths]
+    where = np.repeat(np.array(names, dtype=object), [t.num_rows for t in tables])
+    try:
+        frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column typed differently across files: one at a time
+        frame = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+    frame["_fil"] = where
+    return frame
 
 
 def _numeric_values(frame: pd.DataFrame) -> list[str]:
@@ -129,7 +133,9 @@ def _delimiters(site: Path) -> dict[Path, str]:
 def read_site(site: Path, derived: pd.DataFrame, latest_round: str, latest_year: str) -> Seen:
     """Every cell the site's table files show (each CSV read in the dialect its package declares)."""
     seen = Seen()
-    bases = derived.groupby("celle")["grundcelle"].apply(list).to_dict()
+    bases: dict[str, list] = {}
+    for d, b in zip(derived["celle"].tolist(), derived["grundcelle"].tolist()):
+        bases.setdefault(d, []).append(b)
     delimiters = _delimiters(site)
     by_name: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(Path(site).glob("*/*_data/**/*.csv")):

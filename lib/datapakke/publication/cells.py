@@ -198,45 +198,56 @@ def _partitions(family: str, groups: set[str]) -> list[tuple[str, list[str]]]:
     return [(t, [p for p in ps if p in groups]) for t, ps in rel if t in groups]
 
 
+def _templates() -> pd.DataFrame:
+    """Every partition of every family as rows (family, partition, place, gruppe); place 0 is the total."""
+    everything = set(BAND_CODES.values()) | {"alle", "dreng", "pige", *GRADES, *ABSENCE_BAND_CODES.values()}
+    everything |= {f"{g}·{b}" for g in ("dreng", "pige") for b in BAND_CODES.values()}
+    rows = []
+    for family in FAMILIES:
+        for t, (total, parts) in enumerate(_partitions(family, everything)):
+            rows += [(family, t, place, g) for place, g in enumerate([total, *parts])]
+    return pd.DataFrame(rows, columns=["family", "partition", "place", "gruppe"])
+
+
 def build_relations(cells: pd.DataFrame) -> pd.DataFrame:
     """The linear relations between cells: one row per (relation, member), coefficient +1 part / −1 total.
 
     A relation holds for every additive measure of its family (n, each S, each C).  Members
     that do not exist (an empty group) are zero and simply absent.  Columns: ``rel`` (int),
-    ``cell`` (row index into ``cells``), ``coef``.
+    ``cell`` (row index into ``cells``), ``coef``.  Relations are numbered in a fixed order:
+    the partitions (by family, niveau, kode, key, then ``_partitions``' order), then the
+    hierarchy (by family, key, gruppe: each municipality by code, then the programme).
     """
-    idx = pd.Series(cells.index, index=cells["id"])
-    rows_rel, rows_cell, rows_coef = [], [], []
-    rel = 0
+    c = cells[["family", "niveau", "kode", "kommunekode", "key", "gruppe"]].assign(cell=np.arange(len(cells)))
     # partitions inside one niveau/kode/key
-    for (family, niveau, kode, key), g in cells.groupby(["family", "niveau", "kode", "key"], sort=True):
-        by_group = dict(zip(g["gruppe"], g.index))
-        for total, members in _partitions(family, set(by_group)):
-            if not members:
-                continue
-            rows_rel += [rel] * (len(members) + 1)
-            rows_cell += [by_group[total], *[by_group[p] for p in members]]
-            rows_coef += [-1.0] + [1.0] * len(members)
-            rel += 1
+    c["group"] = c.groupby(["family", "niveau", "kode", "key"], sort=True).ngroup()
+    m = c.merge(_templates(), on=["family", "gruppe"])
+    has_total = m["place"].eq(0).groupby([m["group"], m["partition"]]).transform("any")
+    has_part = m["place"].gt(0).groupby([m["group"], m["partition"]]).transform("any")
+    m = m[has_total & has_part].sort_values(["group", "partition", "place"], kind="stable")
+    first = m.groupby(["group", "partition"], sort=False).ngroup().to_numpy()
+    part_rows = (first, m["cell"].to_numpy(), np.where(m["place"].to_numpy() == 0, -1.0, 1.0))
     # the hierarchy: municipality = Σ its schools, programme = Σ municipalities
-    for (family, key, gruppe), g in cells.groupby(["family", "key", "gruppe"], sort=True):
-        prog = g.index[g["niveau"] == "program"]
-        kom = g[g["niveau"] == "kommune"]
-        sch = g[g["niveau"] == "skole"]
-        for code, members in sch.groupby("kommunekode").groups.items():
-            top = kom.index[kom["kode"] == code]
-            if len(top):
-                rows_rel += [rel] * (len(members) + 1)
-                rows_cell += [top[0], *members]
-                rows_coef += [-1.0] + [1.0] * len(members)
-                rel += 1
-        if len(prog) and len(kom):
-            rows_rel += [rel] * (len(kom) + 1)
-            rows_cell += [prog[0], *kom.index]
-            rows_coef += [-1.0] + [1.0] * len(kom)
-            rel += 1
-    return pd.DataFrame({"rel": np.array(rows_rel, dtype=np.int64), "cell": np.array(rows_cell, dtype=np.int64),
-                         "coef": np.array(rows_coef, dtype=float)})
+    c["slice"] = c.groupby(["family", "key", "gruppe"], sort=True).ngroup()
+    school = c[c["niveau"] == "skole"]
+    kom = c[c["niveau"] == "kommune"]
+    top = kom.drop_duplicates(["slice", "kode"])[["slice", "kode", "cell"]].rename(columns={"kode": "kommunekode"})
+    with_top = school.merge(top[["slice", "kommunekode"]], on=["slice", "kommunekode"])
+    tops = top.merge(with_top[["slice", "kommunekode"]].drop_duplicates(), on=["slice", "kommunekode"])
+    h = pd.concat([
+        tops.assign(stage=0, code=tops["kommunekode"], place=0),
+        with_top[["slice", "kommunekode", "cell"]].assign(stage=0, code=with_top["kommunekode"], place=1),
+    ])
+    prog = c[c["niveau"] == "program"].drop_duplicates("slice")
+    prog = prog[prog["slice"].isin(kom["slice"])]
+    h = pd.concat([h,
+                   prog[["slice", "cell"]].assign(stage=1, code="", place=0),
+                   kom[kom["slice"].isin(prog["slice"])][["slice", "cell"]].assign(stage=1, code="", place=1)])
+    h = h.sort_values(["slice", "stage", "code", "place", "cell"], kind="stable")
+    second = h.groupby(["slice", "stage", "code"], sort=False).ngroup().to_numpy() + (first.max() + 1 if len(first) else 0)
+    return pd.DataFrame({"rel": np.concatenate([part_rows[0], second]).astype(np.int64),
+                         "cell": np.concatenate([part_rows[1], h["cell"].to_numpy()]).astype(np.int64),
+                         "coef": np.concatenate([part_rows[2], np.where(h["place"].to_numpy() == 0, -1.0, 1.0)])})
 
 
 def link_groups(cells: pd.DataFrame, round_years: dict[str, str]) -> np.ndarray:
@@ -268,7 +279,7 @@ def link_groups(cells: pd.DataFrame, round_years: dict[str, str]) -> np.ndarray:
     link(mt.index, key[mt.index] + SEP + mt["key"].str.split(SEP).str[0] + SEP + "alle")
     r = cells[cells["family"] == "R"]
     if len(r):
-        link(r.index, key[r.index] + SEP + r["key"].map(round_years).fillna("") + SEP + r["gruppe"])
+        link(r.index, key[r.index] + SEP + r["key"].map(round_years).astype(object).fillna("") + SEP + r["gruppe"])
     w = cells[(cells["family"] == "W") & (cells["gruppe"] == "alle")]
     s = cells[(cells["family"] == "S") & (cells["gruppe"] == "alle")]
     s_index = dict(zip(key[s.index] + SEP + s["key"], s.index))

@@ -12,6 +12,7 @@ an LP over its *component*: the unknown variables connected to it through rows.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -72,17 +73,18 @@ class Model:
         self.share_all = (self.family == "W") & (root_family == "S") & (self.label != np.arange(self.N))
         self.var_id = {m: (self.label if (m == "n") else np.where(self.share_all, self.label, np.arange(self.N)))
                        for m in MEASURES}
-        carriers = pd.Series(np.arange(self.N))
-        self._carriers = {
-            "n": {k: v.to_numpy() for k, v in carriers.groupby(self.label)},
-            "S": {k: v.to_numpy() for k, v in carriers.groupby(self.var_id[MEASURES[1]])},
-        }
+        self._carriers = {"n": _groups(self.label), "S": _groups(self.var_id[MEASURES[1]])}
         self.measures_of = {code: family_measures(code) for code in FAMILIES}
         self.shows_n = np.array([FAMILIES[f].shows_n for f in self.family])
         #: per relation member row: does the row's measure apply (the family has it)?
         row_family = self.family[self.rel_cell]
         self.applies = {meas: np.isin(row_family, [f for f in FAMILIES if meas in self.measures_of[f]])
                         for meas in MEASURES}
+        #: per relation: does the measure apply (its family has it)?
+        self.rel_applies = {meas: self.applies[meas][self.rel_ptr[:-1]] if self.R else np.zeros(0, bool)
+                            for meas in MEASURES}
+        #: variable index within its measure, for every (measure, cell)
+        self.var_id_all = np.stack([self.var_id[meas] for meas in MEASURES])
 
     # --- lookups -------------------------------------------------------------------------------
     def relations_of(self, i: int) -> np.ndarray:
@@ -112,6 +114,29 @@ class Model:
         """Which cell to hide first: a school before a municipality, then the smallest group."""
         return (self.rank[cell], self.n[cell], self.ids[cell])
 
+    @functools.cached_property
+    def cost_order(self) -> np.ndarray:
+        """Each cell's place when all are sorted by ``cost`` (cheapest first)."""
+        order = np.lexsort((self.ids.astype(str), self.n, self.rank))
+        place = np.empty(self.N, np.int64)
+        place[order] = np.arange(self.N)
+        return place
+
+    def cells_of(self, variables) -> np.ndarray:
+        """The cells that carry any of these variables (sorted)."""
+        v = np.asarray(variables, dtype=np.int64)
+        kind, i = np.divmod(v, self.N)
+        hit = np.zeros(self.N, bool)
+        for k in np.unique(kind):
+            hit |= np.isin(self.var_id_all[k], i[kind == k])
+        return np.flatnonzero(hit)
+
+    def neighbours(self, cells) -> np.ndarray:
+        """Every member of every relation the cells are in (sorted, unique)."""
+        cells = np.asarray(cells, dtype=np.int64)
+        rels = np.unique(_gather(self.cell_ptr, self.cell_rel, cells))
+        return np.unique(_gather(self.rel_ptr, self.rel_cell, rels))
+
     def score_bounds(self, cell: int, measure: str) -> tuple[float, float]:
         """What a reader knows about one pupil's value: the scale's range (per dimension for scores)."""
         fam = FAMILIES[self.family[cell]]
@@ -121,6 +146,23 @@ class Model:
             if b is not None:
                 return float(b[0]), float(b[1])
         return fam.bounds.get(measure[2:], (-lp.INF, lp.INF))
+
+
+def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """key → the positions holding it (in order), for every key."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cut = np.flatnonzero(np.diff(sorted_keys)) + 1
+    return dict(zip(sorted_keys[np.r_[0, cut]].tolist(), np.split(order, cut))) if len(keys) else {}
+
+
+def _gather(ptr: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The CSR rows ``keys`` of (ptr, values), concatenated."""
+    starts, sizes = ptr[keys], ptr[keys + 1] - ptr[keys]
+    if not len(keys) or not sizes.sum():
+        return np.zeros(0, values.dtype)
+    pos = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(starts, sizes)
+    return values[pos]
 
 
 def build_model(cells: pd.DataFrame, bounds: dict | None = None, round_years: dict | None = None) -> Model:
@@ -176,7 +218,7 @@ def components_all(m: Model, know: Knowledge, measures: tuple[str, ...]) -> "Com
 
     N = m.N
     size = len(MEASURES) * N
-    free = np.array([know.is_free(v) for v in range(size)]) if not hasattr(know, "free_mask") else know.free_mask()
+    free = known_arrays(know, size)[0]
     allowed = [x for x in measures if x in KIND]
     rows, cols = [], []
     node = size
@@ -231,10 +273,29 @@ class Components:
         return sorted(int(x) for x in self.members[lo:hi])
 
 
+def known_arrays(know: Knowledge, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(free, lo, hi) per variable: a column of the LP, else the known interval (kept on ``know``)."""
+    cached = getattr(know, "_arrays", None)
+    if cached is None:
+        if hasattr(know, "free_mask"):
+            cached = (know.free_mask(), know.lo, know.hi)
+        else:
+            free = np.array([know.is_free(v) for v in range(size)])
+            ivs = [know.interval(v) or (math.nan, math.nan) for v in range(size)]
+            cached = (free, np.array([iv[0] for iv in ivs]), np.array([iv[1] for iv in ivs]))
+        know._arrays = cached
+    return cached
+
+
 def system(m: Model, comp: list[int], know: Knowledge) -> lp.System:
-    """The LP of a component: its unknown variables, the rows they are in, and the coupling bounds."""
+    """The LP of a component: its unknown variables, the rows they are in, and the coupling bounds.
+
+    Rows come in the order the component's variables first reach them, so the same component
+    always gives the same LP.  The relation rows' known parts are summed as arrays.
+    """
     s = lp.System()
-    comp_set = set(comp)
+    N = m.N
+    free, lo_k, hi_k = known_arrays(know, len(MEASURES) * N)
     for v in comp:
         meas = m.measure_of(v)
         if meas == "n":
@@ -246,71 +307,81 @@ def system(m: Model, comp: list[int], know: Knowledge) -> lp.System:
         iv = know.interval(v)
         if iv is not None:  # known only as a band
             s.var(v, iv[0], iv[1])
-    rows_done = set()
+    index = s.index
+    pending: list[tuple] = []  # (terms, lo, hi, tag) in order; relation rows as (None, r, kind)
+    rows_done: set = set()
     for v in comp:
-        meas = m.measure_of(v)
+        kind = v // N
+        meas = MEASURES[kind]
+        applies = m.rel_applies[meas]
         for c in m.carriers(v):
             for r in m.relations_of(c):
-                if (r, meas) in rows_done or meas not in m.measures_of[m.rel_family[r]]:
+                if (r, kind) in rows_done or not applies[r]:
                     continue
-                rows_done.add((r, meas))
-                members, coef = m.members(r)
-                terms: dict[int, float] = {}
-                lo = hi = 0.0
-                for x, a in zip(members, coef):
-                    w = m.var(x, meas)
-                    iv = None if know.is_free(w) else know.interval(w)
-                    if iv is None:
-                        if w in comp_set:
-                            j = s.index[w]
-                            terms[j] = terms.get(j, 0.0) + a
-                        else:  # not connected: cannot happen for an unknown in a row of the component
-                            raise AssertionError(f"variable {w} outside its component")
-                    else:
-                        lo += a * (iv[0] if a > 0 else iv[1])
-                        hi += a * (iv[1] if a > 0 else iv[0])
-                s.row(terms, -hi - TOL, -lo + TOL, tag=r)
+                rows_done.add((r, kind))
+                pending.append((None, int(r), kind))
         for row, lo, hi in know.extra_rows(v):
-            if (id(row), 0) in rows_done:
+            if (id(row), -1) in rows_done:
                 continue
-            rows_done.add((id(row), 0))
+            rows_done.add((id(row), -1))
             terms, const_lo, const_hi = {}, 0.0, 0.0
             for w, a in row.items():
-                iv = None if know.is_free(w) else know.interval(w)
-                if iv is None:
-                    if w not in comp_set:
+                if free[w]:
+                    if w not in index:
                         terms = None
                         break
-                    terms[s.index[w]] = a
+                    terms[index[w]] = a
                 else:
-                    const_lo += a * (iv[0] if a > 0 else iv[1])
-                    const_hi += a * (iv[1] if a > 0 else iv[0])
+                    const_lo += a * (lo_k[w] if a > 0 else hi_k[w])
+                    const_hi += a * (hi_k[w] if a > 0 else lo_k[w])
             if terms is not None:
-                s.row(terms, lo - const_hi, hi - const_lo)
+                pending.append((terms, lo - const_hi, hi - const_lo, None))
         # coupling of sums and counts to n
         if meas != "n":
             for c in m.carriers(v):
                 wn = m.var(c, "n")
-                ivn = None if know.is_free(wn) else know.interval(wn)
-                if ivn is None and wn not in comp_set:
+                if free[wn] and wn not in index:
                     continue  # n left out of this LP (a relaxation only: the bounds tie S to n)
-                j = s.index[v]
+                j = index[v]
                 if meas.startswith("S."):
                     b_lo, b_hi = m.score_bounds(c, meas)
-                    if ivn is None:
-                        jn = s.index[wn]
+                    if free[wn]:
+                        jn = index[wn]
                         if math.isfinite(b_lo):
-                            s.row({j: 1.0, jn: -b_lo}, 0.0, lp.INF)
+                            pending.append(({j: 1.0, jn: -b_lo}, 0.0, lp.INF, None))
                         if math.isfinite(b_hi):
-                            s.row({j: 1.0, jn: -b_hi}, -lp.INF, 0.0)
+                            pending.append(({j: 1.0, jn: -b_hi}, -lp.INF, 0.0, None))
                     else:
-                        s.var(v, b_lo * ivn[0] if b_lo >= 0 else b_lo * ivn[1],
-                              b_hi * ivn[1] if b_hi >= 0 else b_hi * ivn[0])
+                        n_lo, n_hi = lo_k[wn], hi_k[wn]
+                        s.var(v, b_lo * n_lo if b_lo >= 0 else b_lo * n_hi, b_hi * n_hi if b_hi >= 0 else b_hi * n_lo)
                 else:  # a count of pupils with an attribute: 0 ≤ C ≤ n
-                    if ivn is None:
-                        s.row({j: 1.0, s.index[wn]: -1.0}, -lp.INF, 0.0)
+                    if free[wn]:
+                        pending.append(({j: 1.0, index[wn]: -1.0}, -lp.INF, 0.0, None))
                     else:
-                        s.var(v, 0.0, ivn[1])
+                        s.var(v, 0.0, hi_k[wn])
+    relation = [(i, p[1], p[2]) for i, p in enumerate(pending) if p[0] is None]
+    if relation:
+        at, rs, kinds = (np.array(x, dtype=np.int64) for x in zip(*relation))
+        sizes = m.rel_ptr[rs + 1] - m.rel_ptr[rs]
+        row_of = np.repeat(np.arange(len(rs)), sizes)
+        cells, coef = _gather(m.rel_ptr, m.rel_cell, rs), _gather(m.rel_ptr, m.rel_coef, rs)
+        w = kinds[row_of] * N + m.var_id_all[kinds[row_of], cells]
+        fr = free[w]
+        up = coef > 0
+        c_lo = np.where(fr, 0.0, coef * np.where(up, lo_k[w], hi_k[w]))
+        c_hi = np.where(fr, 0.0, coef * np.where(up, hi_k[w], lo_k[w]))
+        lo = np.bincount(row_of, c_lo, minlength=len(rs))
+        hi = np.bincount(row_of, c_hi, minlength=len(rs))
+        terms_of: list[dict] = [{} for _ in rs]
+        for q, x, a in zip(row_of[fr].tolist(), w[fr].tolist(), coef[fr].tolist()):
+            j = index.get(x)
+            if j is None:  # not connected: cannot happen for an unknown in a row of the component
+                raise AssertionError(f"variable {x} outside its component")
+            terms_of[q][j] = terms_of[q].get(j, 0.0) + a
+        for q, i in enumerate(at.tolist()):
+            pending[i] = (terms_of[q], -hi[q] - TOL, -lo[q] + TOL, int(rs[q]))
+    for terms, lo, hi, tag in pending:
+        s.row(terms, lo, hi, tag=tag)
     return s
 
 

@@ -123,12 +123,25 @@ class Truth(Knowledge):
                 row = ({v: 1.0, vn: -m.values[meas][c] / m.n[c]}, 0.0, 0.0)
                 self.rows.setdefault(v, []).append(row)
                 self.rows.setdefault(vn, []).append(row)
+        self.shown = shown
         for meas, st in (counts or {}).items():
-            base = KIND[meas] * N
-            ok = st["status"].isin(["vist", "lav", "hoej"]).to_numpy() & shown
-            self.known[base:base + N] = ok
-            self.lo[base:base + N] = np.where(ok, st["lo"].to_numpy(), np.nan)
-            self.hi[base:base + N] = np.where(ok, st["hi"].to_numpy(), np.nan)
+            self._set_count(meas, st["status"].to_numpy(dtype=object), st["lo"].to_numpy(), st["hi"].to_numpy())
+
+    def _set_count(self, measure: str, status: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        N = self.m.N
+        base = KIND[measure] * N
+        ok = np.isin(status, ["vist", "lav", "hoej"]) & self.shown
+        self.known[base:base + N] = ok
+        self.lo[base:base + N] = np.where(ok, lo, np.nan)
+        self.hi[base:base + N] = np.where(ok, hi, np.nan)
+
+    def with_count(self, measure: str, status: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> "Truth":
+        """The same knowledge with one count measure's statuses (the cells' own part is not redone)."""
+        out = object.__new__(Truth)
+        out.m, out.shown, out.rows = self.m, self.shown, self.rows
+        out.known, out.lo, out.hi = self.known.copy(), self.lo.copy(), self.hi.copy()
+        out._set_count(measure, status, lo, hi)
+        return out
 
     def interval(self, var: int):
         if not self.known[var]:
@@ -221,11 +234,9 @@ def _hide(m: Model, hidden: np.ndarray, cell: int) -> None:
 
 
 def _cheapest(m: Model, candidates) -> int | None:
-    best = None
-    for x in candidates:
-        if best is None or m.cost(x) < m.cost(best):
-            best = x
-    return best
+    """The candidate cell to hide first (``Model.cost``), or None."""
+    cand = np.fromiter(candidates, dtype=np.int64)
+    return int(cand[np.argmin(m.cost_order[cand])]) if len(cand) else None
 
 
 # --- step 2: the LP test ---------------------------------------------------------------------
@@ -383,6 +394,10 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
     sizes = np.diff(m.rel_ptr)
     starts = m.rel_ptr[:-1]
     passed: set = set()
+    # a sensitive cell a reader could not pin stays safe: hiding more only widens what a reader
+    # must allow, so it is not asked again in later rounds
+    cleared: set = set()
+    cells_known = Truth(m, hidden)
 
     def hide(i: int) -> None:
         status[i], lo[i], hi[i] = "skjult", np.nan, np.nan
@@ -404,8 +419,7 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
                     picked = True
             if not picked:
                 break
-        frame = pd.DataFrame({"status": status, "lo": lo, "hi": hi})
-        know = Truth(m, hidden, {measure: frame})
+        know = cells_known.with_count(measure, status, lo, hi)
         fails, seen = [], set()
         comps = components_all(m, know, ("n", measure))
         for c in np.flatnonzero(sensitive):
@@ -419,13 +433,16 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
             key = tuple(comp)
             if key in passed:
                 continue
-            cert = Certifier(system(m, comp, know), know)
+            todo = sorted({int(x) for w in comp for x in m.carriers(w) if sensitive[x] and x not in cleared},
+                          key=lambda i: m.ids[i])
+            cert = Certifier(system(m, comp, know), know) if todo else None
             bad = None
-            for x in sorted({int(x) for w in comp for x in m.carriers(w) if sensitive[x]}, key=lambda i: m.ids[i]):
+            for x in todo:
                 qs = count_questions(m, x, measure, know, k)
                 if qs and not (cert.ask(qs[0]) or cert.ask(qs[1])):
                     bad = x
                     break
+                cleared.add(x)
             if bad is None:
                 passed.add(key)
             else:
@@ -435,13 +452,11 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
         if not fails:
             return pd.DataFrame({"status": status, "lo": lo, "hi": hi})
         for c, comp in fails:
-            around = sorted({int(x) for w in comp for x in m.carriers(w)} | {c})
-            cand = {int(x) for y in around for r in m.relations_of(y) for x in m.members(r)[0]
-                    if hideable[x] and status[x] == "vist"}
-            pick = _cheapest(m, sorted(cand))
+            near = m.neighbours(np.union1d(m.cells_of(comp), [c]))
+            exact = near[status[near] == "vist"]
+            pick = _cheapest(m, exact[hideable[exact]])
             if pick is None:  # only the programme is left: its count too, rather than a child's
-                pick = _cheapest(m, sorted({int(x) for y in around for r in m.relations_of(y) for x in m.members(r)[0]
-                                            if have[x] and shown[x] and status[x] == "vist"}))
+                pick = _cheapest(m, exact[have[exact] & shown[exact]])
             if pick is None:
                 raise SuppressionError(f"Ingen celle kan skjules for at beskytte antallet i {m.ids[c]}.")
             hide(pick)
