@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -207,7 +208,7 @@ def school_details(p: dict, paths: config.Paths) -> dict[str, pd.DataFrame]:
     return out
 
 
-_tables: dict[Path, pd.DataFrame] = {}
+_tables: dict[Path, tuple[pd.DataFrame, dict]] = {}
 
 
 def _slice(path: Path, codes: list[tuple[str, str]]) -> pd.DataFrame | None:
@@ -221,12 +222,11 @@ def _slice(path: Path, codes: list[tuple[str, str]]) -> pd.DataFrame | None:
     if path not in _tables:
         if len(_tables) > 64:
             _tables.clear()
-        _tables[path] = pd.read_parquet(path)
-    frame = _tables[path]
-    keep = pd.Series(False, index=frame.index)
-    for niveau, kode in codes:
-        keep |= (frame["niveau"] == niveau) & (frame["kode"] == kode)
-    return frame[keep]
+        frame = pd.read_parquet(path)
+        _tables[path] = (frame, frame.groupby(["niveau", "kode"], sort=False).indices)
+    frame, rows = _tables[path]
+    empty = np.zeros(0, np.int64)
+    return frame.iloc[np.unique(np.concatenate([rows.get(c, empty) for c in codes]))]
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
@@ -279,7 +279,7 @@ def _write_details_xlsx(path: Path, frames: dict[str, pd.DataFrame], info: Info)
     """A contents sheet, then one sheet per detail table (header in row 1, blank cells where not shown)."""
     import xlsxwriter  # noqa: PLC0415
 
-    with xlsxwriter.Workbook(str(path)) as book:
+    with xlsxwriter.Workbook(str(path), {"in_memory": True}) as book:
         bold = book.add_format({"bold": True})
         title = book.add_format({"bold": True, "font_size": 14})
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
@@ -301,14 +301,7 @@ def _write_details_xlsx(path: Path, frames: dict[str, pd.DataFrame], info: Info)
             sheet.write_row(0, 0, [str(c) for c in frame.columns], bold)
             sheet.freeze_panes(1, 0)
             for j, c in enumerate(frame.columns):
-                values = frame[c].tolist()
-                for k, (v, missing) in enumerate(zip(values, frame[c].isna().tolist()), start=1):
-                    if missing:
-                        continue
-                    if isinstance(v, pd.Timestamp):
-                        sheet.write_datetime(k, j, v.to_pydatetime(), day)
-                    else:
-                        sheet.write(k, j, v)
+                _write_column(sheet, j, frame[c], day)
                 columns.write_row(row, 0, [sheet_name, str(c), column_description(str(c))])
                 row += 1
             sheet.set_column(0, max(len(frame.columns) - 1, 0), 12)
@@ -318,6 +311,28 @@ def _write_details_xlsx(path: Path, frames: dict[str, pd.DataFrame], info: Info)
         contents.set_column(3, 3, 30)
         columns.set_column(0, 1, 28)
         columns.set_column(2, 2, 90)
+
+
+def _write_column(sheet, j: int, values: pd.Series, day) -> None:
+    """One column below its header, each value as what it is (number, date, text, yes/no); blanks stay empty."""
+    rows = np.flatnonzero(values.notna().to_numpy()) + 1
+    kind = values.dtype.kind
+    if kind in "fiu":
+        write, data = sheet.write_number, values.to_numpy(dtype=float)[rows - 1].tolist()
+    elif kind == "M":
+        write, data = (lambda r, c, v: sheet.write_datetime(r, c, v, day)), \
+            [v.to_pydatetime() for v in values.iloc[rows - 1]]
+    elif kind == "b":
+        write, data = sheet.write_boolean, values.to_numpy()[rows - 1].tolist()
+    else:
+        def write(r, c, v):
+            if isinstance(v, pd.Timestamp):
+                sheet.write_datetime(r, c, v.to_pydatetime(), day)
+            else:
+                sheet.write(r, c, v)
+        data = values.to_numpy(dtype=object)[rows - 1].tolist()
+    for r, v in zip(rows.tolist(), data):
+        write(r, j, v)
 
 
 # --- the page's own tables --------------------------------------------------------------------
