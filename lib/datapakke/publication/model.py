@@ -110,13 +110,10 @@ class Model:
             return self._carriers["S"].get(i, np.array([i]))
         return np.array([i])
 
-    def cost(self, cell: int) -> tuple:
-        """Which cell to hide first: a school before a municipality, then the smallest group."""
-        return (self.rank[cell], self.n[cell], self.ids[cell])
-
     @functools.cached_property
     def cost_order(self) -> np.ndarray:
-        """Each cell's place when all are sorted by ``cost`` (cheapest first)."""
+        """Each cell's place in the order cells are hidden in: a school before a municipality,
+        then the smallest group, then by id (so every choice is deterministic)."""
         order = np.lexsort((self.ids.astype(str), self.n, self.rank))
         place = np.empty(self.N, np.int64)
         place[order] = np.arange(self.N)

@@ -234,7 +234,7 @@ def _hide(m: Model, hidden: np.ndarray, cell: int) -> None:
 
 
 def _cheapest(m: Model, candidates) -> int | None:
-    """The candidate cell to hide first (``Model.cost``), or None."""
+    """The candidate cell to hide first (``Model.cost_order``), or None."""
     cand = np.fromiter(candidates, dtype=np.int64)
     return int(cand[np.argmin(m.cost_order[cand])]) if len(cand) else None
 
