@@ -119,3 +119,4 @@ def test_a_withheld_complement_is_what_protects_the_cell(model):
     leaked = decided.copy()
     leaked[secondary] = "vist"  # a reader who is also shown Gedsted's complements
     assert S.base_failures(m, _hidden(m, leaked), primary)
+

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from datapakke import aggregate
 from datapakke.publication import cells as C, suppression as S
-from datapakke.publication.model import build_model
+from datapakke.publication.model import build_model, measure_sets
 
 ROUNDS = ["T1", "T2"]
 
@@ -83,3 +83,54 @@ def test_counts_protected_side_by_side_give_the_same_decision(built):
     two = S.suppress(cells, bounds, years, workers=2)
     assert [c for c in one.columns if c.startswith("status_")] == ["status_besvar", "status_over10", "status_u10", "status_u15"]
     pd.testing.assert_frame_equal(one, two)
+
+
+def _absence_decision():
+    """A school whose three tiny grades have no unlawful absence at all, beside bigger grades, a
+    second school and a big neighbour municipality: survey and absence cells together."""
+    rng = np.random.default_rng(7)
+    layout = [("100", "10000", {0: 2, 4: 2, 8: 2, **{g: 12 for g in (1, 2, 3, 5, 6, 7, 9)}}),
+              ("100", "10001", {g: 10 for g in range(10)}), ("200", "20000", {g: 15 for g in range(10)})]
+    absence, scores = [], []
+    for kom, school, grades in layout:
+        for grade, count in grades.items():
+            for p in range(count):
+                pupil, koen = f"{school}-{grade}-{p}", ("dreng", "pige")[p % 2]
+                tiny = school == "10000" and grade in (0, 4, 8)
+                sick, lawful = float(rng.uniform(0, 8)), float(rng.uniform(0, 4))
+                unlawful = 0.0 if tiny else float(rng.uniform(0, 6))
+                absence.append((pupil, "2025/2026", school, kom, koen, grade, sick, lawful, unlawful,
+                                sick + lawful + unlawful))
+                scores.append((pupil, "2025/2026", school, kom, "T1", "faglig_trivsel", koen, grade,
+                               float(rng.normal(500, 100))))
+    pa = pd.DataFrame(absence, columns=["elev_id", "skoleaar", "institutionsnummer", "kommunekode", "koen",
+                                        "klassetrin", "sygdom_pct", "lovligt_pct", "ulovligt_pct", "samlet_pct"])
+    scores = pd.DataFrame(scores, columns=["elev_id", "skoleaar", "institutionsnummer", "kommunekode", "runde",
+                                           "dimension", "koen", "klassetrin", "score"])
+    schools = pd.DataFrame([(s, f"Skole {s}", k, f"Kommune {k}") for k, s, _ in layout],
+                           columns=["institutionsnummer", "skolenavn", "kommunekode", "kommune"])
+    n = aggregate.with_levels(scores).groupby(["niveau", "kode", "runde"]).size().rename("elever").reset_index()
+    years = {"T1": "2025/2026"}
+    agg = {"survey_means": aggregate.survey_means(scores), "schools": schools,
+           "response_rates": n.assign(klassetrin="alle", besvarelser=n["elever"].astype(float), svarprocent=100.0),
+           **aggregate.absence_tables(pa, pa.drop(columns="kommunekode").assign(periode="2025-09"),
+                                      pa.drop(columns="kommunekode"), schools, None),
+           **aggregate.absence_vs_wellbeing(pa, scores, years)}
+    cells = C.build_cells(agg)
+    cells["published"] = C.published(cells, ["T1"])
+    m = build_model(cells, {"faglig_trivsel": (100.0, 900.0)}, years)
+    primary, hidden = S.suppress_base(m)
+    return m, primary, hidden
+
+
+def test_every_mean_of_a_small_group_gets_its_own_lp():
+    """A withheld grade's n is in the LP of each of its means.  Three tiny grades without unlawful
+    absence, under a shown school total, give away that their mean is near 0 unless the
+    unlawful-absence LP is asked on its own (not skipped because the survey's LP saw the n)."""
+    m, primary, hidden = _absence_decision()
+    tiny = m.cells["id"].eq("A|skole|10000|2025/2026|0").to_numpy()
+    assert (primary & tiny).any() and not (~hidden & primary).any()
+    sets = sorted({ms for c in np.flatnonzero(primary) for ms in measure_sets(m.family[c])})
+    assert ("n", "S.ulovligt_pct") in sets
+    for ms in sets:
+        assert S.base_failures(m, hidden, primary, only=ms) == [], ms

@@ -31,7 +31,7 @@ import pandas as pd
 from .. import store
 from . import cells as C, read_aggregates
 from .forked import fork_map
-from .model import build_model
+from .model import N_MEASURES, build_model, measure_sets
 from .tables import KEY_COLUMNS
 from .suppression import COUNT_DISPLAY, base_failures, count_status, primary_cells, suppress_counts
 
@@ -216,19 +216,21 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     observed = m.cells["id"].isin(list(seen.cells)).to_numpy()
     hidden = ~observed
     primary = primary_cells(m)
-    jobs = ["n"] + [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()]
+    sets = sorted({ms for c in np.flatnonzero(primary) for ms in measure_sets(m.family[c])}, key=lambda ms: (ms != N_MEASURES, ms))
+    jobs = sets[:1] + [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()] + sets[1:]  # the longest first
     results = fork_map(_lp_job, jobs, (m, hidden, primary, seen, decided))
     findings += [Finding(cell, how) for found in results for cell, how in found]
     return findings, {"files": seen.files, "page_tables": seen.page_tables, "cells_seen": len(seen.cells),
                       "seconds": time.perf_counter() - started}
 
 
-def _lp_job(state: tuple, job: str) -> list[tuple[str, str]]:
-    """One LP pass over what the site shows: the cells' n and means ('n'), or one count measure."""
+def _lp_job(state: tuple, job: str | tuple) -> list[tuple[str, str]]:
+    """One LP pass over what the site shows: a measure set of the cells (their n and a mean,
+    ``model.measure_sets``), or one count measure."""
     m, hidden, primary, seen, decided = state
-    if job == "n":
+    if isinstance(job, tuple):
         return [(m.ids[cell], f"kan regnes ud af de viste tal ({why})")
-                for (cell, why, _), _comp in base_failures(m, hidden, primary)]
+                for (cell, why, _), _comp in base_failures(m, hidden, primary, only=job)]
     short = job[2:]
     given = count_status(m, job, hidden)
     exact = m.cells["id"].map(lambda i: (i, short) in seen.counts).to_numpy()

@@ -299,23 +299,29 @@ def primary_cells(m: Model) -> np.ndarray:
     return primary & m.published
 
 
-def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set | None = None) -> list:
+def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set | None = None,
+                  only: tuple[str, ...] | None = None) -> list:
     """One pass of the LP test: [((cell, how, binding relations), component)] for every small
-    cell a reader who sees everything not ``hidden`` could pin (n or a mean)."""
+    cell a reader who sees everything not ``hidden`` could pin (n or a mean).  ``only``: check
+    this one measure set (``measure_sets``), e.g. to run the sets side by side."""
     passed = set() if passed is None else passed
     cells = sorted(np.flatnonzero(primary), key=lambda i: m.ids[i])
     know = Truth(m, hidden)
-    fails, seen = [], set()
-    comps = {ms: components_all(m, know, ms) for ms in {x for c in cells for x in measure_sets(m.family[c])}}
+    fails = []
+    sets = {x for c in cells for x in measure_sets(m.family[c])} if only is None else {only}
+    comps = {ms: components_all(m, know, ms) for ms in sets}
+    seen: dict[tuple, set] = {ms: set() for ms in sets}  # per measure set: a group's n is in every set's LP
     for c in cells:
         for measures in measure_sets(m.family[c]):
+            if measures not in comps:
+                continue
             start = [m.var(c, x) for x in measures if x in m.measures_of[m.family[c]]]
-            if any(v in seen for v in start):
+            if any(v in seen[measures] for v in start):
                 continue
             comp = sorted({w for v in start for w in comps[measures].get(v, [])})
             if not comp:
                 continue
-            seen.update(comp)
+            seen[measures].update(comp)
             key = (measures, tuple(comp))
             if key in passed:
                 continue
