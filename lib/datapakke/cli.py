@@ -87,13 +87,18 @@ BaseOpt = typer.Option(None, "--base", help="Brug <base>/raw, processed, params 
 
 
 @app.command()
-def demo(base: Path | None = BaseOpt, seed: int = typer.Option(20240901, help="Seed for demodata.")) -> None:
-    """Generate the synthetic demo data (all 13 programme municipalities) into data/raw."""
+def demo(base: Path | None = BaseOpt, seed: int = typer.Option(20240901, help="Seed for demodata."),
+         skala: str = typer.Option("demo", help="demo: programmets 13 kommuner; land: hele landet (98 kommuner, "
+                                               "ca. 1.500 skoler, 570.000 elever pr. skoleår).")) -> None:
+    """Generate the synthetic demo data (all 13 programme municipalities, or the whole country) into data/raw."""
     from . import demo as demo_mod
 
+    if skala not in ("demo", "land"):
+        err.print(f"--skala {skala}: forventede demo eller land.")
+        raise typer.Exit(2)
     paths = _paths(base)
     t = time.time()
-    s = demo_mod.generate(paths.raw, seed=seed)
+    s = (demo_mod.generate_national if skala == "land" else demo_mod.generate)(paths.raw, seed=seed)
     console.print(f"Demodata: {s.schools} skoler, {s.pupils} elever, {s.answers:,} svar, "
                   f"{s.absence_records:,} fraværsrækker → {s.folder} ({time.time() - t:.0f} s)")
 
@@ -313,7 +318,7 @@ def all_cmd(
     from .build import inputs
 
     if with_demo:
-        demo(base=base, seed=20240901)
+        demo(base=base, seed=20240901, skala="demo")
     paths = _paths(base)
     if not force and inputs.ingest_is_current(paths):
         console.print("Rådata er uændrede siden sidste indlæsning; indlæsningen springes over.")
