@@ -277,10 +277,13 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         for a, b in zip(config.ROUNDS, config.ROUNDS[1:])], ignore_index=True)
     out["deviation"] = deviation_from_municipality(means, t["skoler"])
     out["round_dates"] = round_dates(scores)
-    if "fravaer" in t:
-        pa_ = attendance.pupil_absence(t["fravaer"], t["elever"], t["skoledage"], t["skoler"])
-        monthly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "M")
-        quarterly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "Q")
+    if "fravaer" in t:  # the records, or their attendance.AbsenceDays
+        days = t["fravaer"]
+        if isinstance(days, pd.DataFrame):
+            days = attendance.AbsenceDays.from_records(days)
+        pa_ = attendance.pupil_absence(days, t["elever"], t["skoledage"], t["skoler"])
+        monthly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M")
+        quarterly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q")
         out.update(absence_tables(pa_, monthly, quarterly, t["skoler"], t["elever"]))
         out.update(absence_vs_wellbeing(pa_, scores, years))
     nat = t.get("nationale_tal")

@@ -105,7 +105,9 @@ def demo(base: Path | None = BaseOpt, seed: int = typer.Option(20240901, help="S
 
 @app.command()
 def ingest(base: Path | None = BaseOpt,
-           report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil.")) -> None:
+           report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil."),
+           motor: str = typer.Option("auto", help="auto: store Parquet-tabeller (svar, fravær) læses i DuckDB uden "
+                                                  "for hukommelsen; pandas: alt læses i pandas.")) -> None:
     """Validate, pseudonymise and aggregate data/raw into data/processed."""
     from . import ingest as ingest_mod
     from .validate import DataError  # here, not at the top: pandera is slow to import, most commands never need it
@@ -115,7 +117,10 @@ def ingest(base: Path | None = BaseOpt,
     t = time.time()
     with _guard(paths, "ingest"):
         try:
-            result = ingest_mod.ingest(paths.raw, paths.processed)
+            if motor not in ingest_mod.ENGINES:
+                err.print(f"--motor {motor}: forventede {' eller '.join(ingest_mod.ENGINES)}.")
+                raise typer.Exit(2)
+            result = ingest_mod.ingest(paths.raw, paths.processed, engine=motor)
         except DataError as exc:
             exc.report.write(report_path)
             err.print(exc.report.text(), markup=False, highlight=False, soft_wrap=True)
@@ -323,7 +328,7 @@ def all_cmd(
     if not force and inputs.ingest_is_current(paths):
         console.print("Rådata er uændrede siden sidste indlæsning; indlæsningen springes over.")
     else:
-        ingest(base=base, report_file=None)
+        ingest(base=base, report_file=None, motor="auto")
         inputs.record_ingest(paths)
     if not _params_complete(paths):
         params(base=base)

@@ -120,7 +120,17 @@ def pupil_scores(svar: pd.DataFrame, spoergsmaal: pd.DataFrame, elever: pd.DataF
     Pupil-level: this table stays in ``data/processed`` and only feeds aggregates.
     """
     codebook = Codebook.from_frame(spoergsmaal)
-    rounds, matrix = answer_matrix(svar, codebook)
+    return scores_from_matrix(*answer_matrix(svar, codebook), codebook, elever, skoler)
+
+
+def scores_from_matrix(rounds: pd.DataFrame, matrix: np.ndarray, codebook: Codebook, elever: pd.DataFrame,
+                       skoler: pd.DataFrame) -> pd.DataFrame:
+    """``pupil_scores`` from the pupil-rounds (elev_id, runde, dato: the first answer) and their R×K matrix.
+
+    The ingest builds them in DuckDB when the answers are too many for memory: the rounds in the
+    order of their first answer in the file, as ``answer_matrix`` gives them.
+    """
+    rounds = rounds.copy()
     rounds["skoleaar"] = school_year_of(rounds["dato"])
     pupils = elever[["elev_id", "skoleaar", "institutionsnummer", "klassetrin", "koen"]]
     rounds = rounds.merge(pupils, on=["elev_id", "skoleaar"], how="left", validate="many_to_one")
