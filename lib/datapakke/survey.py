@@ -21,6 +21,10 @@ import pandas as pd
 
 from . import config
 
+#: Pupil-rounds scored at a time: a country's ~1,8 M × 40 answers would need ~2 GB of temporaries at once
+#: (every row on its own: sums of a few 1–5 answers are exact, so chunking changes nothing).
+CHUNK = 200_000
+
 
 @dataclass(frozen=True)
 class Codebook:
@@ -136,7 +140,9 @@ def scores_from_matrix(rounds: pd.DataFrame, matrix: np.ndarray, codebook: Codeb
     rounds = rounds.merge(pupils, on=["elev_id", "skoleaar"], how="left", validate="many_to_one")
     known = rounds["klassetrin"].notna().to_numpy()
     rounds, matrix = rounds[known].reset_index(drop=True), matrix[known]
-    raw = pupil_dimension_means(matrix, rounds["klassetrin"].to_numpy(dtype=int), codebook)
+    grades = rounds["klassetrin"].to_numpy(dtype=int)
+    raw = np.concatenate([pupil_dimension_means(matrix[i:i + CHUNK], grades[i:i + CHUNK], codebook)
+                          for i in range(0, len(rounds), CHUNK)] or [np.empty((0, len(codebook.dimensions)))])
     t1 = (rounds["runde"] == config.ROUNDS[0]).to_numpy()
     if not t1.any():
         raise ValueError("Ingen besvarelser i T1: skalaen 500/100 forankres i programmets T1-population.")
