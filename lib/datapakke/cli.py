@@ -134,6 +134,8 @@ def ingest(base: Path | None = BaseOpt,
         err.print(str(w), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Indlæst til {result.version} ({time.time() - t:.0f} s); "
                   f"{len(result.report.warnings)} advarsler.")
+    console.print("Tid pr. trin: " + " · ".join(f"{stage} {seconds:.1f} s".replace(".", ",")
+                                                 for stage, seconds in result.seconds.items()))
 
 
 @app.command()

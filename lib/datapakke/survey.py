@@ -139,7 +139,8 @@ def scores_from_matrix(rounds: pd.DataFrame, matrix: np.ndarray, codebook: Codeb
     pupils = elever[["elev_id", "skoleaar", "institutionsnummer", "klassetrin", "koen"]]
     rounds = rounds.merge(pupils, on=["elev_id", "skoleaar"], how="left", validate="many_to_one")
     known = rounds["klassetrin"].notna().to_numpy()
-    rounds, matrix = rounds[known].reset_index(drop=True), matrix[known]
+    if not known.all():  # a country's matrix is not copied when every round is known
+        rounds, matrix = rounds[known].reset_index(drop=True), matrix[known]
     grades = rounds["klassetrin"].to_numpy(dtype=int)
     raw = np.concatenate([pupil_dimension_means(matrix[i:i + CHUNK], grades[i:i + CHUNK], codebook)
                           for i in range(0, len(rounds), CHUNK)] or [np.empty((0, len(codebook.dimensions)))])

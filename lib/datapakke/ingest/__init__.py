@@ -47,7 +47,8 @@ gives.  ``ingest`` then reduces them in DuckDB to the pupil-level frames ``surve
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,8 @@ class IngestResult:
     version: Path
     report: Report
     demo: bool
+    #: Seconds per stage: reading and checking, scores and absence days, writing and aggregates, publication.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _default_school_days(skoler: pd.DataFrame, years: list[str]) -> pd.DataFrame:
@@ -233,9 +236,19 @@ def ingest(raw: Path, processed: Path, engine: str = "auto") -> IngestResult:
 
 
 def _ingest(raw: Path, processed: Path, con) -> IngestResult:
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[stage] = now - started
+        started = now
+
     demo = store.is_demo(raw)
     loaded, report = load_all(raw, con)
     report.raise_if_errors()
+    lap("læsning og kontrol")
     key = privacy.load_key(demo, forbidden=(raw, processed))  # before any work on pupil data
     t = {name: v.frame for name, v in loaded.items() if v.big is None}
     big = {name: v.big for name, v in loaded.items() if v.big is not None}
@@ -261,6 +274,7 @@ def _ingest(raw: Path, processed: Path, con) -> IngestResult:
     tables = dict(t)
     if "fravaer" in big:
         tables["fravaer"] = duck.absence_days(con)
+    lap("scorer og fravær")
 
     with store.new_version(processed) as out:
         for name, frame in t.items():
@@ -269,8 +283,10 @@ def _ingest(raw: Path, processed: Path, con) -> IngestResult:
             duck.write_pseudonymised(con, name, out / f"{name}.parquet")
         store.write_parquet(scores, out / "scores.parquet")
         aggregate.write_all(tables, scores, out / "aggregates")
+        lap("skrivning og aggregater")
         publication.write_all(out / "aggregates", out / publication.FOLDER)
+        lap("publikation")
         if demo:
             (out / config.DEMO_FILE).write_text(config.DEMO_MARKER + "\n", encoding="utf-8")
         (out / "valideringsrapport.txt").write_text(report.text() + "\n", encoding="utf-8")
-    return IngestResult(store.current(processed), report, demo)
+    return IngestResult(store.current(processed), report, demo, seconds)

@@ -112,6 +112,11 @@ def session(spill_parent: Path | None = None) -> Iterator:
             con.close()
 
 
+def _frame(con, sql: str) -> pd.DataFrame:
+    """A query's result as pandas through Arrow: text as pandas' string columns, each distinct value once."""
+    return con.sql(sql).to_arrow_table().to_pandas()
+
+
 def _literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -197,9 +202,9 @@ def answered_rounds(con):
 
     rounds = ", ".join(_literal(r) for r in config.ROUNDS)
     where = f"svar IS NOT NULL AND elev_id IS NOT NULL AND dato IS NOT NULL AND runde IN ({rounds})"
-    days = con.execute(f"""SELECT runde, CAST(dato AS TIMESTAMP) AS dato, count(*) AS n FROM kortlaegning_svar
-                           WHERE {where} GROUP BY ALL ORDER BY ALL""").df()
-    pupils = con.execute(f"SELECT DISTINCT elev_id, runde FROM kortlaegning_svar WHERE {where} ORDER BY ALL").df()
+    days = _frame(con, f"""SELECT runde, CAST(dato AS TIMESTAMP) AS dato, count(*) AS n FROM kortlaegning_svar
+                           WHERE {where} GROUP BY ALL ORDER BY ALL""")
+    pupils = _frame(con, f"SELECT DISTINCT elev_id, runde FROM kortlaegning_svar WHERE {where} ORDER BY ALL")
     days["dato"] = days["dato"].astype("datetime64[ns]")
     days["n"] = days["n"].astype(np.int64)
     return AnsweredRounds(days, pupils)
@@ -212,15 +217,31 @@ def pupil_ids(con, elever: pd.DataFrame, pseudonymise) -> None:
 
 
 def rounds_matrix(con, item_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """(pupil-rounds: elev_id as pseudonym, runde, dato; R×K answers) in the order of each round's first answer."""
+    """(pupil-rounds: elev_id as pseudonym, runde, dato; R×K answers) in the order of each round's first answer.
+
+    Fetched in batches straight into the matrix: never a second copy of a country's answers.
+    """
     cols = ",\n".join(f"CAST(max(s.svar) FILTER (WHERE s.spoergsmaal_id = {_literal(k)}) AS DOUBLE) AS q{i}"
-                      for i, k in enumerate(item_ids))
-    frame = con.execute(f"""
-        SELECT i.pseudonym AS elev_id, s.runde, CAST(min(s.dato) AS TIMESTAMP) AS dato, {cols}
+                       for i, k in enumerate(item_ids))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dp_rounds AS
+        SELECT i.pseudonym AS elev_id, s.runde, CAST(min(s.dato) AS TIMESTAMP) AS dato,
+               min(s.file_row_number) AS first_row, {cols}
         FROM kortlaegning_svar s JOIN dp_ids i ON s.elev_id = i.elev_id
-        GROUP BY i.pseudonym, s.runde ORDER BY min(s.file_row_number)""").df()
-    matrix = frame[[f"q{i}" for i in range(len(item_ids))]].to_numpy(dtype=float)
-    rounds = frame[["elev_id", "runde", "dato"]].copy()
+        GROUP BY i.pseudonym, s.runde""")
+    n = con.execute("SELECT count(*) FROM dp_rounds").fetchall()[0][0]
+    matrix = np.empty((n, len(item_ids)))
+    keys: list[pd.DataFrame] = []
+    reader = con.sql("SELECT * EXCLUDE (first_row) FROM dp_rounds ORDER BY first_row").to_arrow_reader(200_000)
+    at = 0
+    for batch in reader:
+        rows = batch.num_rows
+        for j in range(len(item_ids)):
+            matrix[at:at + rows, j] = batch.column(3 + j).to_numpy(zero_copy_only=False)
+        keys.append(batch.select([0, 1, 2]).to_pandas())
+        at += rows
+    con.execute("DROP TABLE dp_rounds")
+    rounds = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=["elev_id", "runde", "dato"])
     rounds["dato"] = rounds["dato"].astype("datetime64[ns]")
     return rounds, matrix
 
@@ -234,11 +255,10 @@ def absence_days(con) -> attendance.AbsenceDays:
     out = {}
     for freq, period in periods.items():
         extra = f", {period} AS periode" if period else ""
-        frame = con.execute(f"""
+        out[freq] = _frame(con, f"""
             SELECT i.pseudonym AS elev_id, dp_school_year(f.dato) AS skoleaar{extra}, {sums}
             FROM fravaer f JOIN dp_ids i ON f.elev_id = i.elev_id
-            GROUP BY ALL ORDER BY ALL""").df()
-        out[freq] = frame
+            GROUP BY ALL ORDER BY ALL""")
     return attendance.AbsenceDays(out[None], out["M"], out["Q"])
 
 
