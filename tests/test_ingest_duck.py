@@ -110,3 +110,15 @@ def test_a_finding_gives_the_pandas_roads_report(raw, tmp_path, case):
     report = ingest.check(folder)
     assert report.text() == ingest.check(folder, engine="pandas").text()
     assert bool(report.problems) == (case not in PARSED)  # reported, or parsed as the pandas road parses it
+
+
+def test_an_empty_round_is_warned_about_as_on_the_pandas_road(raw, tmp_path):
+    elever = pd.read_csv(raw / "elever.csv", sep=";", dtype=str)
+    school = set(elever.loc[elever["institutionsnummer"] == "793002", "elev_id"])
+    folder = _break(raw, tmp_path, "kortlaegning_svar",
+                    lambda f: f[~(f["elev_id"].isin(school) & (f["runde"] == "T2"))])
+    with duck.session() as con:
+        loaded, report = ingest.load_all(folder, con)
+    assert loaded["kortlaegning_svar"].big is not None  # a warning, not a finding: it stays on disk
+    assert [p.rule for p in report.warnings] == ["empty_round"]
+    assert report.text() == ingest.check(folder, engine="pandas").text()

@@ -31,13 +31,13 @@ Reading is forgiving in format and strict in content:
 The modules: ``tables`` (the contract), ``readers`` (bytes → a frame as found, ``errors`` for
 what goes wrong), ``sources`` (which file is which table), ``headers``, ``values`` (parsing),
 ``load`` (one table), ``categories`` (closed lists), ``national`` (the ministry's downloads and
-one value per national figure), and this module (the stage).
+one value per national figure), ``duck`` (the big tables out of core) and this module (the stage).
 
 ``load_all`` collects every problem (``validate``) before anything is written; ``ingest``
 then pseudonymises, scores and aggregates into a new processed version that is switched
 atomically (``store.new_version``); identical input gives byte-identical output.
 
-The answers and the absence records are the big tables (a whole country: ~60 M and ~35 M
+The answers and the absence records are the big tables (a whole country: ~43 M and ~23 M
 rows).  Given a DuckDB connection (``ingest`` and ``check`` do), ``load_all`` leaves them on
 disk when they are plain Parquet files (``duck.eligible``), checks them in DuckDB, and only
 when they are clean returns them as files (``Loaded.frame`` None, ``Loaded.big`` set); on any

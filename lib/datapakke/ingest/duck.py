@@ -1,6 +1,6 @@
 """The big tables (``kortlaegning_svar``, ``fravaer``) out of core: checked and reduced in DuckDB.
 
-A whole country has ~60 M answers and ~35 M absence records: as pandas frames (with the
+A whole country has ~43 M answers and ~23 M absence records: as pandas frames (with the
 copies every step makes) that needs far more memory than a laptop has.  When such a table is
 a Parquet file with exactly the contract's columns, under their own names and of plain types
 (``eligible``), the ingest leaves its rows on disk and asks DuckDB:
