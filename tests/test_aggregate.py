@@ -118,3 +118,31 @@ def test_pupil_absence_on_a_constructed_case():
 def test_no_pupil_level_column_in_any_aggregate(v):
     for f in [*(v / "aggregates").glob("*.parquet"), *store.published(v).glob("*.parquet")]:
         assert "elev_id" not in pd.read_parquet(f).columns, f.name
+
+
+# --- level by level is the stacked groupby --------------------------------------------------------------------
+def _stacked_means(scores):
+    """survey_means the way it is defined: the frame once per level, then once per breakdown, one groupby."""
+    from datapakke import aggregate
+    from datapakke.gaps import grade_band
+
+    s = aggregate.with_levels(scores.dropna(subset=["score"]))
+    band, koen = grade_band(s["klassetrin"]).to_numpy(), s["koen"].to_numpy()
+    s = pd.concat([s.assign(gruppe_type="alle", gruppe="alle"), s.assign(gruppe_type="koen", gruppe=koen),
+                   s.assign(gruppe_type="klassetrin", gruppe=band),
+                   s.assign(gruppe_type="koen_klassetrin", gruppe=pd.Series(koen).astype(str).to_numpy() + "|" + band)],
+                  ignore_index=True)
+    return aggregate.mean_table(s, ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"], "score")
+
+
+def test_level_by_level_tables_equal_the_stacked_ones(scores):
+    from datapakke import aggregate, gaps
+
+    pd.testing.assert_frame_equal(aggregate.survey_means(scores), _stacked_means(scores), check_exact=True)
+    s = aggregate.with_levels(scores.dropna(subset=["score"]))
+    overall, by_band = aggregate.gender_gap_tables(scores)
+    ref = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension"])
+    pd.testing.assert_frame_equal(overall[ref.columns], ref, check_exact=True)
+    ref_band = gaps.gender_gaps(s.assign(klassetrin_band=gaps.grade_band(s["klassetrin"]).to_numpy()),
+                                by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
+    pd.testing.assert_frame_equal(by_band[ref_band.columns], ref_band, check_exact=True)

@@ -32,6 +32,22 @@ def with_levels(frame: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def level_codes(frame: pd.DataFrame, levels=LEVELS):
+    """(niveau, kode per row) for each level: ``with_levels`` one level at a time.
+
+    A whole country's pupil-level frames are too big to stack three times (and then once per
+    breakdown); grouping each level on its own and sorting the concatenated results by the
+    keys gives the very table one groupby over the stacked frame gives (the rows of a group
+    are the same, in the same order).
+    """
+    for niveau, col in levels.items():
+        yield niveau, (frame[col].astype(str).to_numpy() if col else np.full(len(frame), PROGRAM, dtype=object))
+
+
+def _sorted(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).sort_values(keys, ignore_index=True)
+
+
 def mean_table(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     """n, mean, sd, se and a t-based 95 % CI of ``value`` per group."""
     g = frame.groupby(keys, observed=True, sort=True)[value]
@@ -46,25 +62,21 @@ def mean_table(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame
 CROSS = "|"
 
 
-def _breakdowns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame four times: all pupils, by gender, by grade band and by gender × grade band."""
-    band = grade_band(frame["klassetrin"]).to_numpy()
-    koen = frame["koen"].to_numpy()
-    return pd.concat([
-        frame.assign(gruppe_type="alle", gruppe="alle"),
-        frame.assign(gruppe_type="koen", gruppe=koen),
-        frame.assign(gruppe_type="klassetrin", gruppe=band),
-        frame.assign(gruppe_type="koen_klassetrin", gruppe=pd.Series(koen).astype(str).to_numpy() + CROSS + band),
-    ], ignore_index=True)
-
-
 def survey_means(scores: pd.DataFrame) -> pd.DataFrame:
     """Dimension scores (500/100) per level × round × dimension × group (n, mean, sd, se, 95 % CI).
 
     Internal and unsuppressed: what may be shown is decided in ``publication``.
     """
-    s = _breakdowns(with_levels(scores.dropna(subset=["score"])))
-    return mean_table(s, ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"], "score")
+    s = scores.dropna(subset=["score"])
+    keys = ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"]
+    band = grade_band(s["klassetrin"]).to_numpy()
+    koen = s["koen"].to_numpy()
+    groups = {"alle": "alle", "koen": koen, "klassetrin": band,
+              "koen_klassetrin": pd.Series(koen).astype(str).to_numpy() + CROSS + band}
+    base = s[["runde", "dimension", "score"]]
+    return _sorted([mean_table(base.assign(niveau=niveau, kode=kode, gruppe_type=gruppe_type, gruppe=gruppe), keys,
+                               "score")
+                    for niveau, kode in level_codes(s) for gruppe_type, gruppe in groups.items()], keys)
 
 
 def score_bounds(scores: pd.DataFrame) -> pd.DataFrame:
@@ -173,12 +185,19 @@ def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     (``ci_low_holm``/``ci_high_holm``, and ``g_ci_low_holm``/``g_ci_high_holm`` for Hedges' g at
     the same level; ``gaps.holm_intervals``).
     """
-    s = with_levels(scores.dropna(subset=["score"]))
-    overall = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension"])
+    s = scores.dropna(subset=["score"])
+    base = s[["runde", "dimension", "koen", "score"]].assign(klassetrin_band=grade_band(s["klassetrin"]).to_numpy())
+    by, by_band = ["niveau", "kode", "runde", "dimension"], ["niveau", "kode", "runde", "dimension", "klassetrin_band"]
+    overall_parts, band_parts = [], []
+    for niveau, kode in level_codes(s):
+        lv = base.assign(niveau=niveau, kode=kode)
+        overall_parts.append(gaps.gender_gaps(lv, by=by))
+        band_parts.append(gaps.gender_gaps(lv, by=by_band))
+        del lv
+    overall = _sorted(overall_parts, by)
     family = ["niveau", "kode", "runde"]
     overall = gaps.holm_intervals(gaps.adjust_pvalues(overall, family=family, method="holm"), family, g="hedges_g")
-    s["klassetrin_band"] = grade_band(s["klassetrin"]).to_numpy()
-    by_band = gaps.gender_gaps(s, by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
+    by_band = _sorted(band_parts, by_band)
     family = ["niveau", "kode", "runde", "klassetrin_band"]
     by_band = gaps.holm_intervals(gaps.adjust_pvalues(by_band, family=family, method="holm"), family, g="hedges_g")
     return overall, by_band
@@ -189,7 +208,10 @@ def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd
     """Absence overall / by gender / by grade, by month, and the legal trigger counts."""
     a = pupil_abs.dropna(subset=["samlet_pct"])
     a = a.assign(over_10=(a["samlet_pct"] > config.CONCERNING_ABSENCE_PCT).astype(float) * 100)
-    a = with_levels(a)
+    # Stacked, not level by level: on the programme's large groups pandas' groupby mean can differ
+    # in the last bit between frames of different shape, and these tables are published as before.
+    # One row per pupil and school year: at national size ~1,7 M rows, stacked 9 times.
+    a = with_levels(a)[["niveau", "kode", "skoleaar", "koen", "klassetrin", *attendance.PCT_COLS, "over_10"]]
     a["klassetrin"] = a["klassetrin"].astype(int)
     parts = pd.concat([
         a.assign(gruppe_type="alle", gruppe="alle"),
@@ -200,11 +222,17 @@ def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd
     value_cols = attendance.PCT_COLS + ["over_10"]
     overall = parts.groupby(keys)[value_cols].mean().join(parts.groupby(keys).size().rename("n")).reset_index()
     overall = overall.rename(columns={"over_10": "andel_over_10_pct"})
+    del parts
 
     schools = skoler[["institutionsnummer", "kommunekode"]]
-    m = with_levels(monthly.merge(schools, on="institutionsnummer"))
-    month = m.groupby(["niveau", "kode", "skoleaar", "periode"])[attendance.PCT_COLS].mean()
-    month = month.join(m.groupby(["niveau", "kode", "skoleaar", "periode"]).size().rename("n")).reset_index()
+    m = monthly.merge(schools, on="institutionsnummer")
+    month_keys = ["niveau", "kode", "skoleaar", "periode"]
+    parts = []
+    for niveau, kode in level_codes(m):
+        g = m[["skoleaar", "periode", *attendance.PCT_COLS]].assign(niveau=niveau, kode=kode).groupby(month_keys)
+        parts.append(g[attendance.PCT_COLS].mean().join(g.size().rename("n")).reset_index())
+    month = _sorted(parts, month_keys)
+    del m
 
     q = quarterly.merge(schools, on="institutionsnummer")
     worst = q.groupby(["elev_id", "skoleaar", "institutionsnummer", "kommunekode"])["ulovligt_pct"].max().reset_index()
@@ -277,10 +305,13 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         for a, b in zip(config.ROUNDS, config.ROUNDS[1:])], ignore_index=True)
     out["deviation"] = deviation_from_municipality(means, t["skoler"])
     out["round_dates"] = round_dates(scores)
-    if "fravaer" in t:
-        pa_ = attendance.pupil_absence(t["fravaer"], t["elever"], t["skoledage"], t["skoler"])
-        monthly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "M")
-        quarterly = attendance.pupil_absence_by_period(t["fravaer"], t["elever"], t["skoledage"], "Q")
+    if "fravaer" in t:  # the records, or their attendance.AbsenceDays
+        days = t["fravaer"]
+        if isinstance(days, pd.DataFrame):
+            days = attendance.AbsenceDays.from_records(days)
+        pa_ = attendance.pupil_absence(days, t["elever"], t["skoledage"], t["skoler"])
+        monthly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M")
+        quarterly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q")
         out.update(absence_tables(pa_, monthly, quarterly, t["skoler"], t["elever"]))
         out.update(absence_vs_wellbeing(pa_, scores, years))
     nat = t.get("nationale_tal")

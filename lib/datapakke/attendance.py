@@ -11,6 +11,8 @@ get NaN (missing), never 0.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from . import config
@@ -30,24 +32,60 @@ def _school_days_per(skoledage: pd.DataFrame, freq: str) -> pd.DataFrame:
     return d.assign(periode=period).groupby(["institutionsnummer", "skoleaar", "periode"]).size().rename("dage").reset_index()
 
 
-def _reporting(fravaer: pd.DataFrame, elever: pd.DataFrame) -> pd.DataFrame:
-    """(institutionsnummer, skoleaar) pairs with any absence record: they report absence."""
+def absent_days(fravaer: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
+    """Absent days (sum of ``omfang``) per pupil × school year (× month 'M' or quarter 'Q'), one column per type.
+
+    Everything absence figures are made of: ``AbsenceDays`` holds these sums, computed here from
+    the records or by the ingest in DuckDB from a file too big for memory.
+    """
     f = fravaer.assign(skoleaar=school_year_of(fravaer["dato"]).to_numpy())
-    f = f.merge(elever[["elev_id", "skoleaar", "institutionsnummer"]], on=["elev_id", "skoleaar"])
+    index = ["elev_id", "skoleaar"]
+    if freq is not None:
+        f["periode"] = fravaer["dato"].dt.to_period(freq).astype(str)
+        index.append("periode")
+    days = f.pivot_table(index=index, columns="fravaerstype", values="omfang", aggfunc="sum", fill_value=0.0)
+    return days.reindex(columns=TYPES, fill_value=0.0).reset_index()
+
+
+@dataclass(frozen=True)
+class AbsenceDays:
+    """Absent days per type, per pupil and school year, and per pupil and month and quarter."""
+
+    year: pd.DataFrame
+    month: pd.DataFrame
+    quarter: pd.DataFrame
+
+    @classmethod
+    def from_records(cls, fravaer: pd.DataFrame) -> "AbsenceDays":
+        return cls(absent_days(fravaer), absent_days(fravaer, "M"), absent_days(fravaer, "Q"))
+
+    def of(self, freq: str | None) -> pd.DataFrame:
+        return {None: self.year, "M": self.month, "Q": self.quarter}[freq]
+
+
+def _days(fravaer: pd.DataFrame | AbsenceDays, freq: str | None) -> pd.DataFrame:
+    return fravaer.of(freq) if isinstance(fravaer, AbsenceDays) else absent_days(fravaer, freq)
+
+
+def _reporting(year_days: pd.DataFrame, elever: pd.DataFrame) -> pd.DataFrame:
+    """(institutionsnummer, skoleaar) pairs with any absence record: they report absence."""
+    f = year_days[["elev_id", "skoleaar"]].merge(elever[["elev_id", "skoleaar", "institutionsnummer"]],
+                                                 on=["elev_id", "skoleaar"])
     return f[["institutionsnummer", "skoleaar"]].drop_duplicates().assign(indberettet=True)
 
 
-def pupil_absence(fravaer: pd.DataFrame, elever: pd.DataFrame, skoledage: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
-    """One row per pupil and school year with absence % per type and overall (pupil-level)."""
-    f = fravaer.assign(skoleaar=school_year_of(fravaer["dato"]).to_numpy())
-    days = f.pivot_table(index=["elev_id", "skoleaar"], columns="fravaerstype", values="omfang",
-                         aggfunc="sum", fill_value=0.0)
-    days = days.reindex(columns=TYPES, fill_value=0.0)
+def pupil_absence(fravaer: pd.DataFrame | AbsenceDays, elever: pd.DataFrame, skoledage: pd.DataFrame,
+                  skoler: pd.DataFrame) -> pd.DataFrame:
+    """One row per pupil and school year with absence % per type and overall (pupil-level).
+
+    ``fravaer``: the absence records, or their ``AbsenceDays``.
+    """
+    days = _days(fravaer, None)
     base = elever[["elev_id", "skoleaar", "institutionsnummer", "klassetrin", "koen"]]
     base = base.merge(skoler[["institutionsnummer", "kommunekode"]], on="institutionsnummer", how="left")
     base = base.merge(_school_days_per(skoledage, "year"), on=["institutionsnummer", "skoleaar"], how="left")
-    base = base.merge(_reporting(fravaer, elever), on=["institutionsnummer", "skoleaar"], how="left")
-    out = base.merge(days.reset_index(), on=["elev_id", "skoleaar"], how="left")
+    base = base.merge(_reporting(days, elever), on=["institutionsnummer", "skoleaar"], how="left")
+    out = base.merge(days, on=["elev_id", "skoleaar"], how="left")
     reported = out["indberettet"].fillna(False).astype(bool) & (out["dage"] > 0)
     for t in TYPES:
         out[f"{t}_pct"] = (out[t].fillna(0.0) / out["dage"] * 100).where(reported)
@@ -55,14 +93,12 @@ def pupil_absence(fravaer: pd.DataFrame, elever: pd.DataFrame, skoledage: pd.Dat
     return out.drop(columns=TYPES + ["indberettet"])
 
 
-def pupil_absence_by_period(fravaer: pd.DataFrame, elever: pd.DataFrame, skoledage: pd.DataFrame, freq: str) -> pd.DataFrame:
+def pupil_absence_by_period(fravaer: pd.DataFrame | AbsenceDays, elever: pd.DataFrame, skoledage: pd.DataFrame,
+                            freq: str) -> pd.DataFrame:
     """Pupil × month ('M') or × calendar quarter ('Q') absence %, per type (pupil-level)."""
-    f = fravaer.assign(skoleaar=school_year_of(fravaer["dato"]).to_numpy(),
-                       periode=fravaer["dato"].dt.to_period(freq).astype(str))
-    days = f.pivot_table(index=["elev_id", "skoleaar", "periode"], columns="fravaerstype", values="omfang",
-                         aggfunc="sum", fill_value=0.0).reindex(columns=TYPES, fill_value=0.0).reset_index()
+    days = _days(fravaer, freq)
     per = _school_days_per(skoledage, freq)
-    base = elever[["elev_id", "skoleaar", "institutionsnummer"]].merge(_reporting(fravaer, elever),
+    base = elever[["elev_id", "skoleaar", "institutionsnummer"]].merge(_reporting(days, elever),
                                                                         on=["institutionsnummer", "skoleaar"])
     base = base.merge(per, on=["institutionsnummer", "skoleaar"])
     out = base.merge(days, on=["elev_id", "skoleaar", "periode"], how="left")

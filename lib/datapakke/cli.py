@@ -87,20 +87,27 @@ BaseOpt = typer.Option(None, "--base", help="Brug <base>/raw, processed, params 
 
 
 @app.command()
-def demo(base: Path | None = BaseOpt, seed: int = typer.Option(20240901, help="Seed for demodata.")) -> None:
-    """Generate the synthetic demo data (all 13 programme municipalities) into data/raw."""
+def demo(base: Path | None = BaseOpt, seed: int = typer.Option(20240901, help="Seed for demodata."),
+         skala: str = typer.Option("demo", help="demo: programmets 13 kommuner; land: hele landet (98 kommuner, "
+                                               "ca. 1.500 skoler, 570.000 elever pr. skoleår).")) -> None:
+    """Generate the synthetic demo data (all 13 programme municipalities, or the whole country) into data/raw."""
     from . import demo as demo_mod
 
+    if skala not in ("demo", "land"):
+        err.print(f"--skala {skala}: forventede demo eller land.")
+        raise typer.Exit(2)
     paths = _paths(base)
     t = time.time()
-    s = demo_mod.generate(paths.raw, seed=seed)
+    s = (demo_mod.generate_national if skala == "land" else demo_mod.generate)(paths.raw, seed=seed)
     console.print(f"Demodata: {s.schools} skoler, {s.pupils} elever, {s.answers:,} svar, "
                   f"{s.absence_records:,} fraværsrækker → {s.folder} ({time.time() - t:.0f} s)")
 
 
 @app.command()
 def ingest(base: Path | None = BaseOpt,
-           report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil.")) -> None:
+           report_file: Path | None = typer.Option(None, help="Skriv valideringsrapporten hertil."),
+           motor: str = typer.Option("auto", help="auto: store Parquet-tabeller (svar, fravær) læses i DuckDB uden "
+                                                  "for hukommelsen; pandas: alt læses i pandas.")) -> None:
     """Validate, pseudonymise and aggregate data/raw into data/processed."""
     from . import ingest as ingest_mod
     from .validate import DataError  # here, not at the top: pandera is slow to import, most commands never need it
@@ -110,7 +117,10 @@ def ingest(base: Path | None = BaseOpt,
     t = time.time()
     with _guard(paths, "ingest"):
         try:
-            result = ingest_mod.ingest(paths.raw, paths.processed)
+            if motor not in ingest_mod.ENGINES:
+                err.print(f"--motor {motor}: forventede {' eller '.join(ingest_mod.ENGINES)}.")
+                raise typer.Exit(2)
+            result = ingest_mod.ingest(paths.raw, paths.processed, engine=motor)
         except DataError as exc:
             exc.report.write(report_path)
             err.print(exc.report.text(), markup=False, highlight=False, soft_wrap=True)
@@ -124,6 +134,8 @@ def ingest(base: Path | None = BaseOpt,
         err.print(str(w), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Indlæst til {result.version} ({time.time() - t:.0f} s); "
                   f"{len(result.report.warnings)} advarsler.")
+    console.print("Tid pr. trin: " + " · ".join(f"{stage} {seconds:.1f} s".replace(".", ",")
+                                                 for stage, seconds in result.seconds.items()))
 
 
 @app.command()
@@ -313,12 +325,12 @@ def all_cmd(
     from .build import inputs
 
     if with_demo:
-        demo(base=base, seed=20240901)
+        demo(base=base, seed=20240901, skala="demo")
     paths = _paths(base)
     if not force and inputs.ingest_is_current(paths):
         console.print("Rådata er uændrede siden sidste indlæsning; indlæsningen springes over.")
     else:
-        ingest(base=base, report_file=None)
+        ingest(base=base, report_file=None, motor="auto")
         inputs.record_ingest(paths)
     if not _params_complete(paths):
         params(base=base)

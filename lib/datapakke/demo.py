@@ -13,7 +13,8 @@ is simple but gives every report section something real to show:
 * Aars Skole is calibrated so boys' faglig trivsel is 492 and girls' 516 at T1, with
   the report's own scoring code.
 
-Everything is vectorised: ~72,000 pupils × 40 items × 3 rounds ≈ 8 M answers.
+Everything is vectorised: ~72,000 pupils × 40 items × 3 rounds ≈ 8 M answers.  ``generate_national``
+runs the same functions one municipality at a time for the whole country (``datapakke demo --skala land``).
 """
 from __future__ import annotations
 
@@ -128,8 +129,11 @@ def school_days(school_year: str) -> list[date]:
     return out
 
 
-def _pupils(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One row per pupil: school, gender, grade in the first school year (may be < 0: starts later)."""
+def _pupils(schools: pd.DataFrame, rng: np.random.Generator, first_id: int = 1) -> pd.DataFrame:
+    """One row per pupil: school, gender, grade in the first school year (may be < 0: starts later).
+
+    Pupils are numbered ``D0000001``… from ``first_id`` (a national run numbers on across municipalities).
+    """
     rows = []
     for s in schools.itertuples():
         per_grade = max(2, round(TINY_SCHOOLS.get(s.institutionsnummer, s.elevtal) / 10))
@@ -139,7 +143,7 @@ def _pupils(schools: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["institutionsnummer", "g0", "n"])
     pupils = frame.loc[frame.index.repeat(frame["n"])].drop(columns="n").reset_index(drop=True)
     pupils["koen"] = np.where(rng.random(len(pupils)) < 0.5, "dreng", "pige")
-    pupils["elev_id"] = [f"D{i:07d}" for i in range(1, len(pupils) + 1)]
+    pupils["elev_id"] = [f"D{i:07d}" for i in range(first_id, first_id + len(pupils))]
     return pupils
 
 
@@ -171,10 +175,16 @@ def _municipality_effects(schools: pd.DataFrame, seed: int) -> tuple[np.ndarray,
     return level.loc[schools["kommunekode"]].to_numpy(), absence.loc[schools["kommunekode"]].to_numpy()
 
 
-def _school_effects(schools: pd.DataFrame, rng: np.random.Generator, seed: int = SEED) -> dict[str, np.ndarray]:
+def _school_effects(schools: pd.DataFrame, rng: np.random.Generator, seed: int = SEED,
+                    municipality: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Per school: level, gender gap and trend per dimension, absence multiplier, response rate.
+
+    ``municipality``: the schools' municipality effects when drawn for a larger set of schools
+    (a national run draws them once for the country, then the schools one municipality at a time).
+    """
     n, d = len(schools), len(DIMS)
     girl = np.array([GIRL_ADVANTAGE[x] for x in DIMS])
-    municipality_level, municipality_absence = _municipality_effects(schools, seed)
+    municipality_level, municipality_absence = municipality or _municipality_effects(schools, seed)
     effects = {
         "level": rng.normal(0, 0.18, (n, d)) + municipality_level,
         "absence": municipality_absence,
@@ -315,9 +325,10 @@ def _absence(enrol: pd.DataFrame, latent_by_pupil: pd.Series, rng: np.random.Gen
     return pd.concat(parts, ignore_index=True)
 
 
-def _national(schools: pd.DataFrame, effects: dict, enrol: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Published aggregates (trivselsmåling 1–5, bands, absence) for land, kommune and skole."""
-    land = {"faglig_trivsel": 3.75, "social_trivsel": 3.95, "stoette_og_inspiration": 3.2,
+def _national(schools: pd.DataFrame, effects: dict, enrol: pd.DataFrame, rng: np.random.Generator,
+              with_land: bool = True) -> pd.DataFrame:
+    """Published aggregates (trivselsmåling 1–5, bands, absence) for land (if ``with_land``), kommune and skole."""
+    land_means = {"faglig_trivsel": 3.75, "social_trivsel": 3.95, "stoette_og_inspiration": 3.2,
             "ro_og_orden": 3.7, "generel_skoletrivsel": 3.9}
     link = {"faglig_trivsel": "faglig_trivsel", "social_trivsel": "social_trivsel",
             "stoette_og_inspiration": "relation_til_laererne", "ro_og_orden": "klasseledelse",
@@ -336,20 +347,21 @@ def _national(schools: pd.DataFrame, effects: dict, enrol: pd.DataFrame, rng: np
             rows.append((year, niveau, kode, f"{ind}:{band}", round(share, 1), n))
 
     for t, year in enumerate(SCHOOL_YEARS):
-        for ind, base in land.items():
-            add(year, "land", "DK", ind, base + 0.02 * t, 450000)
-        rows.append((year, "land", "DK", "fravaer_pct", round(6.9 - 0.2 * t, 1), 520000))
-        rows.append((year, "land", "DK", "andel_over_10pct_fravaer", round(20.5 - 0.8 * t, 1), 520000))
+        if with_land:
+            for ind, base in land_means.items():
+                add(year, "land", "DK", ind, base + 0.02 * t, 450000)
+            rows.append((year, "land", "DK", "fravaer_pct", round(6.9 - 0.2 * t, 1), 520000))
+            rows.append((year, "land", "DK", "andel_over_10pct_fravaer", round(20.5 - 0.8 * t, 1), 520000))
         for kode, group in schools.groupby("kommunekode"):
             kdev = rng.normal(0, 0.05)
             n_kom = int(sum(counts.get((year, s), 0) for s in group["institutionsnummer"]))
-            for ind, base in land.items():
+            for ind, base in land_means.items():
                 add(year, "kommune", kode, ind, base + kdev + 0.02 * t, n_kom)
             if kode != NO_ABSENCE_MUNICIPALITY:
                 rows.append((year, "kommune", kode, "fravaer_pct", round(6.9 + rng.normal(0, 0.5), 1), n_kom))
             for s in group.itertuples():
                 n = int(counts.get((year, s.institutionsnummer), 0))
-                for ind, base in land.items():
+                for ind, base in land_means.items():
                     d = DIMS.index(link[ind])
                     mean = base + kdev + 0.45 * (effects["level"][s.Index, d] + effects["trend"][s.Index, d] * t)
                     add(year, "skole", s.institutionsnummer, ind, float(np.clip(mean, 1, 5)), n)
@@ -359,6 +371,39 @@ def _national(schools: pd.DataFrame, effects: dict, enrol: pd.DataFrame, rng: np
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write like a Danish export: semicolons, decimal comma, UTF-8."""
     frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8")
+
+
+def _codebook_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [(f"S{i + 1:02d}", d, text, rev, fra) for i, (d, text, rev, fra) in enumerate(QUESTIONS)],
+        columns=["spoergsmaal_id", "dimension", "tekst", "omvendt", "klassetrin_fra"],
+    )
+
+
+def _answers_table(rounds: pd.DataFrame, answers: np.ndarray, codebook: survey.Codebook) -> pa.Table:
+    """The long answers table (one row per given answer) from the respondent rounds and their matrix."""
+    r_idx, k_idx = np.nonzero(~np.isnan(answers))
+    ids = pa.array(rounds["elev_id"].to_numpy().astype(str))
+    return pa.table({
+        "elev_id": pa.DictionaryArray.from_arrays(pa.array(r_idx, pa.int32()), ids).cast(pa.string()),
+        "runde": pa.array(rounds["runde"].to_numpy()[r_idx].astype(str)),
+        "dato": pa.array(rounds["dato"].to_numpy()[r_idx].astype("datetime64[D]")),
+        "spoergsmaal_id": pa.array(codebook.item_ids[k_idx].astype(str)),
+        "svar": pa.array(answers[r_idx, k_idx].astype(np.int8)),
+    })
+
+
+def _school_days_frame(schools: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(s, d) for s in schools["institutionsnummer"] for y in SCHOOL_YEARS for d in school_days(y)],
+        columns=["institutionsnummer", "dato"],
+    )
+
+
+def _pupil_wellbeing(rounds: pd.DataFrame, latent: np.ndarray) -> pd.Series:
+    """Each pupil's mean latent faglig/social trivsel over her rounds (absence is higher when it is low)."""
+    wellbeing = pd.Series(latent[:, :2].mean(axis=1), index=rounds["elev_id"].to_numpy())
+    return wellbeing.groupby(level=0).mean()
 
 
 def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -> DemoSummary:
@@ -373,35 +418,19 @@ def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -
         schools = schools[schools["institutionsnummer"].isin(school_ids)].reset_index(drop=True)
     pupils = _pupils(schools, rng)
     enrol = _enrolment(pupils)
-    codebook_frame = pd.DataFrame(
-        [(f"S{i + 1:02d}", d, text, rev, fra) for i, (d, text, rev, fra) in enumerate(QUESTIONS)],
-        columns=["spoergsmaal_id", "dimension", "tekst", "omvendt", "klassetrin_fra"],
-    )
+    codebook_frame = _codebook_frame()
     codebook = survey.Codebook.from_frame(codebook_frame)
     effects = _school_effects(schools, rng, seed)
     rounds, answers, latent = _answers(enrol, schools, effects, rng, codebook)
     _calibrate_aars(rounds, answers, codebook)
 
-    wellbeing = pd.Series(latent[:, :2].mean(axis=1), index=rounds["elev_id"].to_numpy())
-    wellbeing = wellbeing.groupby(level=0).mean()
+    wellbeing = _pupil_wellbeing(rounds, latent)
     enrol_k = enrol.merge(schools[["institutionsnummer", "kommunekode"]], on="institutionsnummer")
     absence = _absence(enrol_k, wellbeing, rng,
                        pd.Series(effects["absence"], index=schools["institutionsnummer"].to_numpy()))
     national = _national(schools, effects, enrol, rng)
-
-    r_idx, k_idx = np.nonzero(~np.isnan(answers))
-    ids = pa.array(rounds["elev_id"].to_numpy().astype(str))
-    answers_table = pa.table({
-        "elev_id": pa.DictionaryArray.from_arrays(pa.array(r_idx, pa.int32()), ids).cast(pa.string()),
-        "runde": pa.array(rounds["runde"].to_numpy()[r_idx].astype(str)),
-        "dato": pa.array(rounds["dato"].to_numpy()[r_idx].astype("datetime64[D]")),
-        "spoergsmaal_id": pa.array(codebook.item_ids[k_idx].astype(str)),
-        "svar": pa.array(answers[r_idx, k_idx].astype(np.int8)),
-    })
-    days = pd.DataFrame(
-        [(s, d) for s in schools["institutionsnummer"] for y in SCHOOL_YEARS for d in school_days(y)],
-        columns=["institutionsnummer", "dato"],
-    )
+    answers_table = _answers_table(rounds, answers, codebook)
+    days = _school_days_frame(schools)
 
     with staged_files(Path(out)) as tmp:
         _write_csv(schools[["institutionsnummer", "skolenavn", "kommunekode", "kommune"]], tmp / "skoler.csv")
@@ -414,4 +443,78 @@ def generate(out: Path, seed: int = SEED, school_ids: list[str] | None = None) -
         (tmp / config.DEMO_FILE).write_text(
             f"{config.DEMO_MARKER}\nGenereret af datapakke.demo med seed {seed}.\n", encoding="utf-8"
         )
-    return DemoSummary(len(schools), pupils["elev_id"].nunique(), len(r_idx), len(absence), Path(out))
+    return DemoSummary(len(schools), pupils["elev_id"].nunique(), answers_table.num_rows, len(absence), Path(out))
+
+
+# --- the whole country ----------------------------------------------------------------------------------------
+#: The columns of the national run's Parquet files: the types the demo's own files have.
+ANSWERS_SCHEMA = pa.schema([("elev_id", pa.string()), ("runde", pa.string()), ("dato", pa.date32()),
+                            ("spoergsmaal_id", pa.string()), ("svar", pa.int8())])
+ABSENCE_SCHEMA = pa.schema([("elev_id", pa.large_string()), ("dato", pa.timestamp("ms")),
+                            ("fravaerstype", pa.large_string()), ("omfang", pa.float64())])
+
+
+def national_schools() -> pd.DataFrame:
+    """Every folkeskole of the 98 municipalities (``scripts/make_demo_school_list.py``); the demo's are among them."""
+    s = pd.read_csv(config.RESOURCES / "national_schools.csv", dtype=str)
+    s["institutionsnummer"] = s["institutionsnummer"].str.zfill(6)
+    s["kommunekode"] = s["kommunekode"].str.zfill(3)
+    s["elevtal"] = s["elevtal"].astype(int)
+    return s
+
+
+def generate_national(out: Path, seed: int = SEED, kommunekoder: list[str] | None = None) -> DemoSummary:
+    """The whole country (98 municipalities) in the raw contract, one municipality at a time.
+
+    The demo's generator functions run on each municipality's schools with its own random
+    stream (seed, 2, kommunekode), and each municipality's rows are appended to the files
+    (Parquet row groups through ``pyarrow.parquet.ParquetWriter``, CSV rows) before the next
+    is drawn, so memory is that of the largest municipality, not of the country.  The
+    municipality effects are drawn once for the country.  Unlike the demo, Aars Skole is not
+    calibrated to 492/516 (the scale's reference is the whole country, known only at ingest).
+    ``kommunekoder`` restricts the run to some municipalities (for tests).
+    """
+    schools = national_schools()
+    if kommunekoder is not None:
+        schools = schools[schools["kommunekode"].isin(kommunekoder)].reset_index(drop=True)
+    codebook_frame = _codebook_frame()
+    codebook = survey.Codebook.from_frame(codebook_frame)
+    level, absence_level = _municipality_effects(schools, seed)
+    n_pupils = n_answers = n_absence = 0
+    with staged_files(Path(out)) as tmp:
+        _write_csv(schools[["institutionsnummer", "skolenavn", "kommunekode", "kommune"]], tmp / "skoler.csv")
+        _write_csv(codebook_frame, tmp / "kortlaegning_spoergsmaal.csv")
+        csv = {name: open(tmp / f"{name}.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+               for name in ("elever", "skoledage", "nationale_tal")}
+        answers_out = pq.ParquetWriter(tmp / "kortlaegning_svar.parquet", ANSWERS_SCHEMA)
+        absence_out = pq.ParquetWriter(tmp / "fravaer.parquet", ABSENCE_SCHEMA)
+        try:
+            for i, (kode, idx) in enumerate(sorted(schools.groupby("kommunekode").indices.items())):
+                chunk = schools.iloc[idx].reset_index(drop=True)
+                rng = np.random.default_rng([seed, 2, int(kode)])
+                pupils = _pupils(chunk, rng, first_id=n_pupils + 1)
+                enrol = _enrolment(pupils)
+                effects = _school_effects(chunk, rng, seed, (level[idx], absence_level[idx]))
+                rounds, answers, latent = _answers(enrol, chunk, effects, rng, codebook)
+                enrol_k = enrol.merge(chunk[["institutionsnummer", "kommunekode"]], on="institutionsnummer")
+                absence = _absence(enrol_k, _pupil_wellbeing(rounds, latent), rng,
+                                   pd.Series(effects["absence"], index=chunk["institutionsnummer"].to_numpy()))
+                national = _national(chunk, effects, enrol, rng, with_land=i == 0)
+                answers_table = _answers_table(rounds, answers, codebook)
+                answers_out.write_table(answers_table)
+                absence_out.write_table(pa.Table.from_pandas(absence, schema=ABSENCE_SCHEMA, preserve_index=False))
+                for name, frame in (("elever", enrol), ("skoledage", _school_days_frame(chunk)),
+                                    ("nationale_tal", national)):
+                    frame.to_csv(csv[name], sep=";", decimal=",", index=False, header=i == 0)
+                n_pupils += len(pupils)
+                n_answers += answers_table.num_rows
+                n_absence += len(absence)
+        finally:
+            answers_out.close()
+            absence_out.close()
+            for f in csv.values():
+                f.close()
+        (tmp / config.DEMO_FILE).write_text(
+            f"{config.DEMO_MARKER}\nGenereret af datapakke.demo (hele landet) med seed {seed}.\n", encoding="utf-8"
+        )
+    return DemoSummary(len(schools), n_pupils, n_answers, n_absence, Path(out))

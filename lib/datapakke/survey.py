@@ -21,6 +21,10 @@ import pandas as pd
 
 from . import config
 
+#: Pupil-rounds scored at a time: a country's ~1,8 M × 40 answers would need ~2 GB of temporaries at once
+#: (every row on its own: sums of a few 1–5 answers are exact, so chunking changes nothing).
+CHUNK = 200_000
+
 
 @dataclass(frozen=True)
 class Codebook:
@@ -120,13 +124,26 @@ def pupil_scores(svar: pd.DataFrame, spoergsmaal: pd.DataFrame, elever: pd.DataF
     Pupil-level: this table stays in ``data/processed`` and only feeds aggregates.
     """
     codebook = Codebook.from_frame(spoergsmaal)
-    rounds, matrix = answer_matrix(svar, codebook)
+    return scores_from_matrix(*answer_matrix(svar, codebook), codebook, elever, skoler)
+
+
+def scores_from_matrix(rounds: pd.DataFrame, matrix: np.ndarray, codebook: Codebook, elever: pd.DataFrame,
+                       skoler: pd.DataFrame) -> pd.DataFrame:
+    """``pupil_scores`` from the pupil-rounds (elev_id, runde, dato: the first answer) and their R×K matrix.
+
+    The ingest builds them in DuckDB when the answers are too many for memory: the rounds in the
+    order of their first answer in the file, as ``answer_matrix`` gives them.
+    """
+    rounds = rounds.copy()
     rounds["skoleaar"] = school_year_of(rounds["dato"])
     pupils = elever[["elev_id", "skoleaar", "institutionsnummer", "klassetrin", "koen"]]
     rounds = rounds.merge(pupils, on=["elev_id", "skoleaar"], how="left", validate="many_to_one")
     known = rounds["klassetrin"].notna().to_numpy()
-    rounds, matrix = rounds[known].reset_index(drop=True), matrix[known]
-    raw = pupil_dimension_means(matrix, rounds["klassetrin"].to_numpy(dtype=int), codebook)
+    if not known.all():  # a country's matrix is not copied when every round is known
+        rounds, matrix = rounds[known].reset_index(drop=True), matrix[known]
+    grades = rounds["klassetrin"].to_numpy(dtype=int)
+    raw = np.concatenate([pupil_dimension_means(matrix[i:i + CHUNK], grades[i:i + CHUNK], codebook)
+                          for i in range(0, len(rounds), CHUNK)] or [np.empty((0, len(codebook.dimensions)))])
     t1 = (rounds["runde"] == config.ROUNDS[0]).to_numpy()
     if not t1.any():
         raise ValueError("Ingen besvarelser i T1: skalaen 500/100 forankres i programmets T1-population.")

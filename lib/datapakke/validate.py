@@ -330,11 +330,17 @@ def _distinct_pairs(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, pd.DataFram
     return codes, pd.DataFrame({"a": values(ua, ia), "b": values(ub, ib)})
 
 
-def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: dict[str, pd.Series], report: Report) -> None:
+def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: dict[str, pd.Series], report: Report,
+                 answered: "AnsweredRounds | None" = None) -> None:
     """Referential and consistency rules across tables (all vectorised; blank keys are skipped,
-    they are already reported as missing values)."""
+    they are already reported as missing values).
+
+    Without ``kortlaegning_svar`` (or ``fravaer``) in ``tables`` their rules are left to the caller
+    (the ingest checks a file too big for memory in DuckDB); ``answered`` then summarises the
+    answers for the empty-round warnings.
+    """
     skoler, elever = tables["skoler"], tables["elever"]
-    svar, spm = tables["kortlaegning_svar"], tables["kortlaegning_spoergsmaal"]
+    known_pupils = pd.Index(elever["elev_id"].dropna().unique())
 
     bad = elever["institutionsnummer"].notna() & ~elever["institutionsnummer"].isin(skoler["institutionsnummer"].dropna())
     report.add_rows("unknown_school", files["elever"], rows["elever"][bad], "institutionsnummer",
@@ -359,7 +365,22 @@ def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: d
                         ["(elev-id skjult)"] * int(same.sum()),
                         [f"én række pr. elev pr. skoleår; samme elev og skoleår står også i række {f}" for f in firsts])
 
-    known_pupils = pd.Index(elever["elev_id"].dropna().unique())
+    if "kortlaegning_svar" in tables:
+        _answer_checks(tables, files, rows, report, known_pupils)
+    elif answered is not None and not report.errors:
+        _empty_rounds_of(skoler, elever, answered, files["kortlaegning_svar"], report)
+    fravaer = tables.get("fravaer")
+    if fravaer is not None and not fravaer.empty:
+        bad = fravaer["elev_id"].notna() & ~fravaer["elev_id"].isin(known_pupils)
+        report.add_rows("unknown_pupil", files["fravaer"], rows["fravaer"][bad], "elev_id",
+                        ["(elev-id skjult)"] * int(bad.sum()), "en elev fra elever-tabellen")
+        _absence_days(fravaer, files["fravaer"], rows["fravaer"], report)
+
+
+def _answer_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: dict[str, pd.Series],
+                   report: Report, known_pupils: pd.Index) -> None:
+    skoler, elever = tables["skoler"], tables["elever"]
+    svar, spm = tables["kortlaegning_svar"], tables["kortlaegning_spoergsmaal"]
     bad = svar["elev_id"].notna() & ~svar["elev_id"].isin(known_pupils)
     report.add_rows("unknown_pupil", files["kortlaegning_svar"], rows["kortlaegning_svar"][bad], "elev_id",
                     ["(elev-id skjult)"] * int(bad.sum()), "en elev fra elever-tabellen")
@@ -385,13 +406,6 @@ def cross_checks(tables: dict[str, pd.DataFrame], files: dict[str, str], rows: d
                    "besvarelser i T1: skalaen 500/100 forankres i programmets T1-population")
     if not report.errors:  # on broken keys a missing round would only echo the errors above
         _empty_rounds(skoler, elever, answered, files["kortlaegning_svar"], report)
-
-    fravaer = tables.get("fravaer")
-    if fravaer is not None and not fravaer.empty:
-        bad = fravaer["elev_id"].notna() & ~fravaer["elev_id"].isin(known_pupils)
-        report.add_rows("unknown_pupil", files["fravaer"], rows["fravaer"][bad], "elev_id",
-                        ["(elev-id skjult)"] * int(bad.sum()), "en elev fra elever-tabellen")
-        _absence_days(fravaer, files["fravaer"], rows["fravaer"], report)
 
 
 def _absence_days(fravaer: pd.DataFrame, file: str, row_of: pd.Series, report: Report) -> None:
@@ -424,6 +438,17 @@ def _absence_days(fravaer: pd.DataFrame, file: str, row_of: pd.Series, report: R
                         "højst 1 dag pr. elev og dag (sygdom, lovligt og ulovligt fravær tilsammen)")
 
 
+@dataclass(frozen=True)
+class AnsweredRounds:
+    """What the empty-round warning needs of the given answers (runde, dato, elev_id all known, runde T1–T3).
+
+    ``days``: runde, dato and the number of answers on that day; ``pupils``: the distinct elev_id, runde.
+    """
+
+    days: pd.DataFrame
+    pupils: pd.DataFrame
+
+
 def _empty_rounds(skoler: pd.DataFrame, elever: pd.DataFrame, answered: pd.DataFrame, file: str, report: Report) -> None:
     """A school with pupils in a round's school year but not one answer in that round: warning.
 
@@ -434,14 +459,23 @@ def _empty_rounds(skoler: pd.DataFrame, elever: pd.DataFrame, answered: pd.DataF
     if a.empty:
         return
     codes, rd = _distinct_pairs(a["runde"], a["dato"])  # few distinct (round, day) pairs
-    rd["skoleaar"] = _school_year_of(rd["b"]).to_numpy()
     rd["n"] = np.bincount(codes, minlength=len(rd))
+    _, pairs = _distinct_pairs(a["elev_id"], a["runde"])
+    _empty_rounds_of(skoler, elever, AnsweredRounds(rd.rename(columns={"a": "runde", "b": "dato"}),
+                                                    pairs.rename(columns={"a": "elev_id", "b": "runde"})), file, report)
+
+
+def _empty_rounds_of(skoler: pd.DataFrame, elever: pd.DataFrame, answered: AnsweredRounds, file: str,
+                     report: Report) -> None:
+    rd = answered.days.rename(columns={"runde": "a", "dato": "b"})
+    if rd.empty:
+        return
+    rd["skoleaar"] = _school_year_of(rd["b"]).to_numpy()
     per_year = rd.groupby(["a", "skoleaar"])["n"].sum()
     years = per_year.groupby(level=0).idxmax().map(lambda ix: ix[1])
     pupils = elever.dropna(subset=["elev_id", "skoleaar", "institutionsnummer"])
     per_school_year = pupils.groupby(["institutionsnummer", "skoleaar"]).size().rename("elever").reset_index()
-    _, pairs = _distinct_pairs(a["elev_id"], a["runde"])
-    pairs = pairs.rename(columns={"a": "elev_id", "b": "runde"})
+    pairs = answered.pupils.copy()
     pairs["skoleaar"] = pairs["runde"].map(years)
     answered_at = (pairs.astype({"elev_id": "str", "skoleaar": "str"})
                    .merge(pupils[["elev_id", "skoleaar", "institutionsnummer"]], on=["elev_id", "skoleaar"])

@@ -31,21 +31,31 @@ Reading is forgiving in format and strict in content:
 The modules: ``tables`` (the contract), ``readers`` (bytes → a frame as found, ``errors`` for
 what goes wrong), ``sources`` (which file is which table), ``headers``, ``values`` (parsing),
 ``load`` (one table), ``categories`` (closed lists), ``national`` (the ministry's downloads and
-one value per national figure), and this module (the stage).
+one value per national figure), ``duck`` (the big tables out of core) and this module (the stage).
 
 ``load_all`` collects every problem (``validate``) before anything is written; ``ingest``
 then pseudonymises, scores and aggregates into a new processed version that is switched
 atomically (``store.new_version``); identical input gives byte-identical output.
+
+The answers and the absence records are the big tables (a whole country: ~43 M and ~23 M
+rows).  Given a DuckDB connection (``ingest`` and ``check`` do), ``load_all`` leaves them on
+disk when they are plain Parquet files (``duck.eligible``), checks them in DuckDB, and only
+when they are clean returns them as files (``Loaded.frame`` None, ``Loaded.big`` set); on any
+finding it reads the raw folder again the pandas way, so every message is the one that road
+gives.  ``ingest`` then reduces them in DuckDB to the pupil-level frames ``survey`` and
+``aggregate`` need.  ``engine="pandas"`` reads everything into pandas.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import aggregate, config, privacy, publication, store, survey
+from . import duck
 from ..validate import DataError, Report, check_columns, cpr_checks, cross_checks, enrolment_checks  # noqa: F401
 from ..validate import _school_year_of as validate_school_year
 from . import categories
@@ -67,6 +77,8 @@ class IngestResult:
     version: Path
     report: Report
     demo: bool
+    #: Seconds per stage: reading and checking, scores and absence days, writing and aggregates, publication.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _default_school_days(skoler: pd.DataFrame, years: list[str]) -> pd.DataFrame:
@@ -114,23 +126,37 @@ def _complete_calendar(loaded: dict[str, Loaded], report: Report) -> None:
     loaded["skoledage"] = Loaded("skoledage", given.file, frame, rows, None)
 
 
-def load_all(raw: Path) -> tuple[dict[str, Loaded], Report]:
+def load_all(raw: Path, con=None) -> tuple[dict[str, Loaded], Report]:
     """Read and check every table; nothing is written.
 
     Every check runs on whatever could be read, so one run lists all problems.  Rows that
     are only warned about (absence on a non-school day, records outside the pupil's school
     years) are already left out of the returned frames.  Without ``skoledage`` the default
     Danish calendar is returned in its place.
+
+    With a DuckDB connection (``duck.session``) clean big Parquet tables stay on disk: their
+    ``Loaded`` has ``frame`` None and ``big`` set, and they are attached to ``con``.
     """
-    raw = Path(raw)
+    if con is not None:
+        got = _load_all(Path(raw), con)
+        if got is not None:
+            return got
+    return _load_all(Path(raw), None)
+
+
+def _load_all(raw: Path, con) -> tuple[dict[str, Loaded], Report] | None:
+    """``load_all``; with ``con``, None when a big table left on disk breaks a rule (read it all in pandas)."""
     report = Report()
     if not raw.is_dir():
         report.add("missing_file", str(raw), "-", "-", "ingen mappe", "en mappe med rådata (se README: Data contract)")
         return {}, report
     mapping = header_map(raw, report)
     sources = find_sources(raw, report)
+    big = duck.eligible(sources, mapping) if con is not None else {}
+    if con is not None and not big:
+        return None
     loaded = {t: load_table(sources.get(t), t, raw, report, mapping)
-              for t in TABLES if not (t in sources and sources[t] is None)}
+              for t in TABLES if not (t in sources and sources[t] is None) and t not in big}
     loaded = {t: v for t, v in loaded.items() if v is not None}
     for t, v in loaded.items():
         check_columns(t, v.frame, v.file, v.rows, report, v.raw)
@@ -152,14 +178,28 @@ def load_all(raw: Path) -> tuple[dict[str, Loaded], Report]:
             report.add("unknown_file", p.name, "-", "-", "hverken en tabel eller en download",
                        f"et tabelnavn ({', '.join(TABLES)}) eller en linje i {SOURCES_FILE}; filen bruges ikke")
 
-    if all(t in loaded for t in REQUIRED_TABLES):
+    if big and (report.errors or not all(t in loaded or t in big for t in REQUIRED_TABLES)):
+        return None  # the pandas road reports the big tables' rows among the other problems
+    if all(t in loaded or t in big for t in REQUIRED_TABLES):
         tables = {t: v.frame for t, v in loaded.items()}
-        files = {t: v.file for t, v in loaded.items()}
+        files = {t: v.file for t, v in loaded.items()} | {t: b.file for t, b in big.items()}
         rows = {t: v.rows for t, v in loaded.items()}
-        cross_checks(tables, files, rows, report)
+        answered = None
+        if big:
+            duck.attach(con, big)
+            if "kortlaegning_svar" in big:
+                answered = duck.answered_rounds(con)
+        cross_checks(tables, files, rows, report, answered)
         _complete_calendar(loaded, report)
         tables["skoledage"] = loaded["skoledage"].frame
         files["skoledage"] = loaded["skoledage"].file
+        if big:
+            if report.errors:
+                return None
+            duck.register_small(con, tables)
+            if duck.problems(con, big):
+                return None
+            loaded.update({t: Loaded(t, b.file, None, None, None, b) for t, b in big.items()})
         keep = enrolment_checks(tables, files, rows, report) if not report.errors else {}
         for t, k in keep.items():
             if not k.all():
@@ -169,22 +209,51 @@ def load_all(raw: Path) -> tuple[dict[str, Loaded], Report]:
     return loaded, report
 
 
-def check(raw: Path) -> Report:
+ENGINES = ("auto", "pandas")
+
+
+def check(raw: Path, engine: str = "auto") -> Report:
     """Validate the raw folder only: the report ``ingest`` would give, nothing written."""
-    return load_all(raw)[1]
+    if engine == "pandas":
+        return load_all(raw)[1]
+    with duck.session() as con:
+        return load_all(raw, con)[1]
 
 
-def ingest(raw: Path, processed: Path) -> IngestResult:
+def ingest(raw: Path, processed: Path, engine: str = "auto") -> IngestResult:
     """raw → validated, pseudonymised, scored and aggregated → a new processed version.
 
-    Raises ``DataError`` (with every problem) before anything is written.
+    Raises ``DataError`` (with every problem) before anything is written.  ``engine``:
+    "auto" leaves clean big Parquet tables to DuckDB (module docstring), "pandas" reads all.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine: one of {ENGINES}, not {engine!r}")
     raw, processed = Path(raw), Path(processed)
+    if engine == "pandas":
+        return _ingest(raw, processed, None)
+    with duck.session(processed) as con:
+        return _ingest(raw, processed, con)
+
+
+def _ingest(raw: Path, processed: Path, con) -> IngestResult:
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[stage] = now - started
+        started = now
+
     demo = store.is_demo(raw)
-    loaded, report = load_all(raw)
+    loaded, report = load_all(raw, con)
     report.raise_if_errors()
+    lap("læsning og kontrol")
     key = privacy.load_key(demo, forbidden=(raw, processed))  # before any work on pupil data
-    t = {name: v.frame for name, v in loaded.items()}
+    t = {name: v.frame for name, v in loaded.items() if v.big is None}
+    big = {name: v.big for name, v in loaded.items() if v.big is not None}
+    if big:
+        duck.pupil_ids(con, t["elever"], lambda ids: privacy.pseudonymise(ids, key))
 
     for name in ("elever", "kortlaegning_svar", "fravaer"):
         if name in t:
@@ -195,15 +264,29 @@ def ingest(raw: Path, processed: Path) -> IngestResult:
         q["klassetrin_fra"] = q["klassetrin_fra"].fillna(0).astype(int)
     if "antal" in t.get("nationale_tal", pd.DataFrame()):
         t["nationale_tal"]["antal"] = t["nationale_tal"]["antal"].astype(float)
-    scores = survey.pupil_scores(t["kortlaegning_svar"], t["kortlaegning_spoergsmaal"], t["elever"], t["skoler"])
+    if "kortlaegning_svar" in big:
+        codebook = survey.Codebook.from_frame(t["kortlaegning_spoergsmaal"])
+        rounds, matrix = duck.rounds_matrix(con, codebook.item_ids)
+        scores = survey.scores_from_matrix(rounds, matrix, codebook, t["elever"], t["skoler"])
+        del rounds, matrix
+    else:
+        scores = survey.pupil_scores(t["kortlaegning_svar"], t["kortlaegning_spoergsmaal"], t["elever"], t["skoler"])
+    tables = dict(t)
+    if "fravaer" in big:
+        tables["fravaer"] = duck.absence_days(con)
+    lap("scorer og fravær")
 
     with store.new_version(processed) as out:
         for name, frame in t.items():
             store.write_parquet(frame.sort_values(list(frame.columns[:2])).reset_index(drop=True), out / f"{name}.parquet")
+        for name in big:
+            duck.write_pseudonymised(con, name, out / f"{name}.parquet")
         store.write_parquet(scores, out / "scores.parquet")
-        aggregate.write_all(t, scores, out / "aggregates")
+        aggregate.write_all(tables, scores, out / "aggregates")
+        lap("skrivning og aggregater")
         publication.write_all(out / "aggregates", out / publication.FOLDER)
+        lap("publikation")
         if demo:
             (out / config.DEMO_FILE).write_text(config.DEMO_MARKER + "\n", encoding="utf-8")
         (out / "valideringsrapport.txt").write_text(report.text() + "\n", encoding="utf-8")
-    return IngestResult(store.current(processed), report, demo)
+    return IngestResult(store.current(processed), report, demo, seconds)

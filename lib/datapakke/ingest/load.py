@@ -4,11 +4,15 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..validate import Report
 from .headers import canonical, normalise_header
+
+if TYPE_CHECKING:
+    from .duck import BigFile
 from .readers import ReadError, read_file
 from .sources import Source
 from .tables import HEADERS_FILE, REQUIRED_TABLES, SOURCES_FILE, TABLES
@@ -21,6 +25,7 @@ class Loaded:
     frame: pd.DataFrame
     rows: pd.Series  # the row number a user sees for each frame row
     raw: pd.DataFrame | None = None  # the values as read, for messages
+    big: "BigFile | None" = None  # a big table left on disk (``duck``): then frame and rows are None
 
 
 #: What one row of each table is, for the message on a table without rows.
