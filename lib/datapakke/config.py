@@ -157,3 +157,6 @@ UNLAWFUL_QUARTER_PCTS = (10.0, 15.0)
 # --- data quality ------------------------------------------------------------------------
 #: Below this response rate (%) a round's figures get a visible warning.
 LOW_RESPONSE_RATE_PCT = 80.0
+
+#: The grade bands of the survey's breakdowns (a grade's band: ``gaps.grade_band``).
+GRADE_BANDS: tuple[str, ...] = ("0.–3. kl.", "4.–6. kl.", "7.–9. kl.", "10. kl.")

@@ -60,6 +60,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .config import GRADE_BANDS
+
 __all__ = [
     "GRADE_BANDS",
     "GAP_COLUMNS",
@@ -75,7 +77,6 @@ __all__ = [
 DRENG, PIGE = "dreng", "pige"
 
 #: Grade bands in display order.  10. klasse is its own band (see grade_band).
-GRADE_BANDS: tuple[str, ...] = ("0.–3. kl.", "4.–6. kl.", "7.–9. kl.", "10. kl.")
 
 #: Statistic columns returned by gender_gaps (after the `by` columns).
 GAP_COLUMNS: tuple[str, ...] = (

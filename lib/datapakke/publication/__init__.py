@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import flags, store
+from .. import store
 from . import cells as cells_mod
 from .suppression import suppress
 from .tables import publish_tables
@@ -37,6 +37,7 @@ def read_aggregates(folder: Path) -> dict[str, pd.DataFrame]:
 
 def build(agg: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """All published tables (plus ``celler``: every cell with its status, and ``flags``)."""
+    from .. import flags  # noqa: PLC0415 - scipy.stats: only the ingest needs it, not a build's summary
     cells, bounds, years = cells_mod.from_aggregates(agg)
     status = suppress(cells, bounds, years)
     out = publish_tables(agg, status)

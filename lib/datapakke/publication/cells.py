@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .. import attendance, config
-from ..gaps import GRADE_BANDS
+from ..config import GRADE_BANDS
 
 SEP = "|"
 PROGRAM = "program"

@@ -333,7 +333,7 @@ def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set
     return fails
 
 
-def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarray]:
+def suppress_base(m: Model, max_rounds: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(primary, hidden) per cell for n and means; cells no page publishes count as hidden.
 
     Rounds: check every component that holds a small cell (LPs); hide one more cell for each
@@ -344,7 +344,7 @@ def suppress_base(m: Model, max_rounds: int = 200) -> tuple[np.ndarray, np.ndarr
     hideable = (m.rank < LEVEL_RANK["program"]) & m.published
     hidden = complements(m, primary | ~m.published, hideable, primary)
     passed: set = set()
-    for _ in range(max_rounds):
+    for _ in range(max_rounds or m.N + 1):  # each round hides at least one more cell, or stops
         fails = base_failures(m, hidden, primary, passed)
         if not fails:
             return primary, hidden
@@ -381,7 +381,7 @@ def count_status(m: Model, measure: str, hidden: np.ndarray) -> pd.DataFrame:
 
 
 def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndarray,
-                    max_rounds: int = 200, given: pd.DataFrame | None = None, repair: bool = True):
+                    max_rounds: int | None = None, given: pd.DataFrame | None = None, repair: bool = True):
     """Bands and secondary suppression for one count measure (after the cells themselves).
 
     Sensitive are counts (or complements) of 1 … k pupils; each must be able to be 0 or more
@@ -408,7 +408,7 @@ def suppress_counts(m: Model, measure: str, hidden: np.ndarray, primary: np.ndar
     def hide(i: int) -> None:
         status[i], lo[i], hi[i] = "skjult", np.nan, np.nan
 
-    for _ in range(max_rounds):
+    for _ in range(max_rounds or m.N + 1):  # each round hides at least one more count, or stops
         # a relation with exactly one member not shown exactly gets a second one
         while repair:
             exact = status == "vist"
