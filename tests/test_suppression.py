@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from datapakke import aggregate
 from datapakke.publication import cells as C, suppression as S
-from datapakke.publication.model import build_model, measure_sets
+from datapakke.publication.model import build_model
 
 ROUNDS = ["T1", "T2"]
 
@@ -130,7 +130,7 @@ def test_every_mean_of_a_small_group_gets_its_own_lp():
     m, primary, hidden = _absence_decision()
     tiny = m.cells["id"].eq("A|skole|10000|2025/2026|0").to_numpy()
     assert (primary & tiny).any() and not (~hidden & primary).any()
-    sets = sorted({ms for c in np.flatnonzero(primary) for ms in measure_sets(m.family[c])})
+    sets = S.primary_measure_sets(m, primary)
     assert ("n", "S.ulovligt_pct") in sets
     for ms in sets:
         assert S.base_failures(m, hidden, primary, only=ms) == [], ms

@@ -31,9 +31,10 @@ import pandas as pd
 from .. import store
 from . import cells as C, read_aggregates
 from .forked import fork_map
-from .model import N_MEASURES, build_model, measure_sets
+from .model import N_MEASURES, build_model
 from .tables import KEY_COLUMNS
-from .suppression import COUNT_DISPLAY, base_failures, count_status, primary_cells, suppress_counts
+from .suppression import COUNT_DISPLAY, base_failures, count_status, primary_cells, primary_measure_sets, \
+    suppress_counts
 
 #: Count columns of the published tables → their count measure.
 COUNT_COLUMNS = {"svarprocent": "besvar", "besvarelser": "besvar", "andel_over_10_pct": "over10",
@@ -216,7 +217,7 @@ def audit(site: Path, version: Path) -> tuple[list[Finding], dict]:
     observed = m.cells["id"].isin(list(seen.cells)).to_numpy()
     hidden = ~observed
     primary = primary_cells(m)
-    sets = sorted({ms for c in np.flatnonzero(primary) for ms in measure_sets(m.family[c])}, key=lambda ms: (ms != N_MEASURES, ms))
+    sets = sorted(primary_measure_sets(m, primary), key=lambda ms: ms != N_MEASURES)
     jobs = sets[:1] + [x for x in COUNT_DISPLAY if not np.isnan(m.values[x]).all()] + sets[1:]  # the longest first
     results = fork_map(_lp_job, jobs, (m, hidden, primary, seen, decided))
     findings += [Finding(cell, how) for found in results for cell, how in found]

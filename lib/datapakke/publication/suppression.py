@@ -299,6 +299,11 @@ def primary_cells(m: Model) -> np.ndarray:
     return primary & m.published
 
 
+def primary_measure_sets(m: Model, primary: np.ndarray) -> list[tuple[str, ...]]:
+    """The measure sets (``model.measure_sets``) the small cells need checked, in a fixed order."""
+    return sorted({ms for c in np.flatnonzero(primary) for ms in measure_sets(m.family[c])})
+
+
 def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set | None = None,
                   only: tuple[str, ...] | None = None) -> list:
     """One pass of the LP test: [((cell, how, binding relations), component)] for every small
@@ -308,7 +313,7 @@ def base_failures(m: Model, hidden: np.ndarray, primary: np.ndarray, passed: set
     cells = sorted(np.flatnonzero(primary), key=lambda i: m.ids[i])
     know = Truth(m, hidden)
     fails = []
-    sets = {x for c in cells for x in measure_sets(m.family[c])} if only is None else {only}
+    sets = primary_measure_sets(m, primary) if only is None else [only]
     comps = {ms: components_all(m, know, ms) for ms in sets}
     seen: dict[tuple, set] = {ms: set() for ms in sets}  # per measure set: a group's n is in every set's LP
     for c in cells:
