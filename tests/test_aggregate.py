@@ -146,3 +146,15 @@ def test_level_by_level_tables_equal_the_stacked_ones(scores):
     ref_band = gaps.gender_gaps(s.assign(klassetrin_band=gaps.grade_band(s["klassetrin"]).to_numpy()),
                                 by=["niveau", "kode", "runde", "dimension", "klassetrin_band"])
     pd.testing.assert_frame_equal(by_band[ref_band.columns], ref_band, check_exact=True)
+
+
+def test_categorical_scores_give_the_tables_text_scores_give(scores):
+    """The ingest holds the long scores with categorical text columns (``frames``): same tables, bit for bit."""
+    from datapakke import aggregate, frames, survey
+
+    lean = frames.compact(scores.copy(), survey.TEXT_COLUMNS)
+    assert all(isinstance(lean[c].dtype, pd.CategoricalDtype) for c in survey.TEXT_COLUMNS)
+    pd.testing.assert_frame_equal(aggregate.survey_means(lean), aggregate.survey_means(scores), check_exact=True)
+    for lean_table, text_table in zip(aggregate.gender_gap_tables(lean), aggregate.gender_gap_tables(scores)):
+        pd.testing.assert_frame_equal(lean_table, text_table, check_exact=True)
+    pd.testing.assert_frame_equal(aggregate.score_bounds(lean), aggregate.score_bounds(scores), check_exact=True)

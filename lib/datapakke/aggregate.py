@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import attendance, config, gaps, store
+from . import attendance, config, frames, gaps, store
 from .gaps import grade_band
 
 LEVELS = {"skole": "institutionsnummer", "kommune": "kommunekode", "program": None}
@@ -29,23 +29,51 @@ def with_levels(frame: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     for niveau, col in levels.items():
         kode = frame[col].astype(str).to_numpy() if col else np.full(len(frame), PROGRAM, dtype=object)
         parts.append(frame.assign(niveau=niveau, kode=kode))
-    return pd.concat(parts, ignore_index=True)
+    return frames.plain(pd.concat(parts, ignore_index=True))
 
 
 def level_codes(frame: pd.DataFrame, levels=LEVELS):
-    """(niveau, kode per row) for each level: ``with_levels`` one level at a time.
+    """(niveau, kode per row) for each level: ``with_levels`` one level at a time, as categoricals.
 
     A whole country's pupil-level frames are too big to stack three times (and then once per
     breakdown); grouping each level on its own and sorting the concatenated results by the
     keys gives the very table one groupby over the stacked frame gives (the rows of a group
-    are the same, in the same order).
+    are the same, in the same order).  Both come as categoricals (``frames``): a text column
+    per level would be a country's worth of strings each time.
     """
     for niveau, col in levels.items():
-        yield niveau, (frame[col].astype(str).to_numpy() if col else np.full(len(frame), PROGRAM, dtype=object))
+        kode = frames.category(frame[col].astype(str)) if col else frames.constant(PROGRAM, len(frame))
+        yield frames.constant(niveau, len(frame)), kode
 
 
 def _sorted(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True).sort_values(keys, ignore_index=True)
+    return pd.concat([frames.plain(p) for p in parts], ignore_index=True).sort_values(keys, ignore_index=True)
+
+
+def band_category(klassetrin: pd.Series) -> pd.Categorical:
+    """``grade_band`` of every row as a categorical: the bands of the distinct grades, looked up per row."""
+    grades = np.asarray(klassetrin, dtype=int)
+    distinct = np.unique(grades)
+    labels = grade_band(pd.Series(distinct)).tolist()
+    categories = sorted(set(labels))
+    code_of = np.full(distinct.max() + 1 if len(distinct) else 1, -1, dtype=np.int8)
+    code_of[distinct] = [categories.index(b) for b in labels]
+    return pd.Categorical.from_codes(code_of[grades], categories=categories)
+
+
+def crossed(first: pd.Categorical, second: pd.Categorical) -> pd.Categorical:
+    """'first|second' per row (``CROSS``) as a categorical; missing where either is missing."""
+    first, second = frames.category(first), frames.category(second)
+    pairs = [(a, b) for a in first.categories for b in second.categories]
+    categories = sorted(f"{a}{CROSS}{b}" for a, b in pairs)
+    index = {c: i for i, c in enumerate(categories)}
+    table = np.array([index[f"{a}{CROSS}{b}"] for a, b in pairs], dtype=np.int32).reshape(
+        len(first.categories), len(second.categories)) if pairs else np.zeros((0, 0), dtype=np.int32)
+    fc, sc = np.asarray(first.codes), np.asarray(second.codes)
+    ok = (fc >= 0) & (sc >= 0)
+    codes = np.full(len(fc), -1, dtype=np.int32)
+    codes[ok] = table[fc[ok], sc[ok]]
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def mean_table(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -67,15 +95,16 @@ def survey_means(scores: pd.DataFrame) -> pd.DataFrame:
 
     Internal and unsuppressed: what may be shown is decided in ``publication``.
     """
-    s = scores.dropna(subset=["score"])
+    s = scores.loc[scores["score"].notna(), ["runde", "dimension", "score", "klassetrin", "koen",
+                                              "institutionsnummer", "kommunekode"]]
     keys = ["niveau", "kode", "runde", "dimension", "gruppe_type", "gruppe"]
-    band = grade_band(s["klassetrin"]).to_numpy()
-    koen = s["koen"].to_numpy()
-    groups = {"alle": "alle", "koen": koen, "klassetrin": band,
-              "koen_klassetrin": pd.Series(koen).astype(str).to_numpy() + CROSS + band}
+    band = band_category(s["klassetrin"])
+    koen = frames.category(s["koen"])
+    groups = {"alle": frames.constant("alle", len(s)), "koen": koen, "klassetrin": band,
+              "koen_klassetrin": crossed(koen, band)}
     base = s[["runde", "dimension", "score"]]
-    return _sorted([mean_table(base.assign(niveau=niveau, kode=kode, gruppe_type=gruppe_type, gruppe=gruppe), keys,
-                               "score")
+    return _sorted([mean_table(base.assign(niveau=niveau, kode=kode, gruppe_type=frames.constant(gruppe_type, len(s)),
+                                           gruppe=gruppe), keys, "score")
                     for niveau, kode in level_codes(s) for gruppe_type, gruppe in groups.items()], keys)
 
 
@@ -86,7 +115,8 @@ def score_bounds(scores: pd.DataFrame) -> pd.DataFrame:
     give the map; the bounds are what a reader knows about any single pupil's score.
     """
     rows = []
-    for dim, g in scores.dropna(subset=["score", "raw"]).groupby("dimension"):
+    s = scores.loc[scores["score"].notna() & scores["raw"].notna(), ["dimension", "raw", "score"]]
+    for dim, g in s.groupby("dimension", observed=True):
         a = g.loc[g["raw"].idxmin()]
         b = g.loc[g["raw"].idxmax()]
         if b["raw"] == a["raw"]:
@@ -168,11 +198,13 @@ def response_rates(scores: pd.DataFrame, elever: pd.DataFrame, skoler: pd.DataFr
         pupils = e[e["skoleaar"] == year].assign(runde=runde)
         answered = pupils["elev_id"].isin(resp.loc[resp["runde"] == runde, "elev_id"])
         rows.append(pupils.assign(besvaret=answered.to_numpy()))
-    p = with_levels(pd.concat(rows, ignore_index=True))
-    p["klassetrin"] = p["klassetrin"].astype(int).astype(str)
-    both = pd.concat([p, p.assign(klassetrin="alle")], ignore_index=True)
-    out = both.groupby(["niveau", "kode", "runde", "klassetrin"]).agg(
-        elever=("elev_id", "size"), besvarelser=("besvaret", "sum")).reset_index()
+    p = pd.concat(rows, ignore_index=True)
+    keys = ["niveau", "kode", "runde", "klassetrin"]
+    grades = (frames.category(p["klassetrin"].astype(int).astype(str)), frames.constant("alle", len(p)))
+    base = p[["runde", "besvaret"]]
+    out = _sorted([base.assign(niveau=niveau, kode=kode, klassetrin=grade).groupby(keys, observed=True).agg(
+        elever=("besvaret", "size"), besvarelser=("besvaret", "sum")).reset_index()
+        for niveau, kode in level_codes(p) for grade in grades], keys)
     out["besvarelser"] = out["besvarelser"].astype(float)
     out["svarprocent"] = out["besvarelser"] / out["elever"] * 100
     return out
@@ -185,8 +217,9 @@ def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     (``ci_low_holm``/``ci_high_holm``, and ``g_ci_low_holm``/``g_ci_high_holm`` for Hedges' g at
     the same level; ``gaps.holm_intervals``).
     """
-    s = scores.dropna(subset=["score"])
-    base = s[["runde", "dimension", "koen", "score"]].assign(klassetrin_band=grade_band(s["klassetrin"]).to_numpy())
+    s = scores.loc[scores["score"].notna(), ["runde", "dimension", "koen", "score", "klassetrin",
+                                              "institutionsnummer", "kommunekode"]]
+    base = s[["runde", "dimension", "koen", "score"]].assign(klassetrin_band=band_category(s["klassetrin"]))
     by, by_band = ["niveau", "kode", "runde", "dimension"], ["niveau", "kode", "runde", "dimension", "klassetrin_band"]
     overall_parts, band_parts = [], []
     for niveau, kode in level_codes(s):
@@ -206,49 +239,81 @@ def gender_gap_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 def absence_tables(pupil_abs: pd.DataFrame, monthly: pd.DataFrame, quarterly: pd.DataFrame,
                    skoler: pd.DataFrame, elever: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Absence overall / by gender / by grade, by month, and the legal trigger counts."""
+    return {**absence_overall(pupil_abs), "absence_month": absence_by_month(monthly, skoler),
+            "absence_triggers": absence_triggers(quarterly, skoler)}
+
+
+def _kommune_of(skoler: pd.DataFrame) -> pd.Series:
+    """kommunekode by institutionsnummer."""
+    return skoler.dropna(subset=["institutionsnummer"]).drop_duplicates("institutionsnummer").set_index(
+        "institutionsnummer")["kommunekode"]
+
+
+def _with_kommune(pupil_periods: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
+    """The rows of known schools, with their kommunekode (as a categorical, like the school's number)."""
+    kommune_of = _kommune_of(skoler)
+    p = pupil_periods[pupil_periods["institutionsnummer"].isin(kommune_of.index)]
+    return p.assign(kommunekode=frames.mapped(p["institutionsnummer"], kommune_of))
+
+
+def absence_overall(pupil_abs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Absence per school year overall / by gender / by grade (``absence``), and its change (``absence_change``)."""
     a = pupil_abs.dropna(subset=["samlet_pct"])
     a = a.assign(over_10=(a["samlet_pct"] > config.CONCERNING_ABSENCE_PCT).astype(float) * 100)
-    # Stacked, not level by level: on the programme's large groups pandas' groupby mean can differ
-    # in the last bit between frames of different shape, and these tables are published as before.
-    # One row per pupil and school year: at national size ~1,7 M rows, stacked 9 times.
-    a = with_levels(a)[["niveau", "kode", "skoleaar", "koen", "klassetrin", *attendance.PCT_COLS, "over_10"]]
-    a["klassetrin"] = a["klassetrin"].astype(int)
-    parts = pd.concat([
-        a.assign(gruppe_type="alle", gruppe="alle"),
-        a.assign(gruppe_type="koen", gruppe=a["koen"].to_numpy()),
-        a.assign(gruppe_type="klassetrin", gruppe=a["klassetrin"].astype(str).to_numpy()),
-    ], ignore_index=True)
+    a = a[["skoleaar", "koen", "klassetrin", "institutionsnummer", "kommunekode", *attendance.PCT_COLS, "over_10"]]
     keys = ["niveau", "kode", "skoleaar", "gruppe_type", "gruppe"]
     value_cols = attendance.PCT_COLS + ["over_10"]
-    overall = parts.groupby(keys)[value_cols].mean().join(parts.groupby(keys).size().rename("n")).reset_index()
-    overall = overall.rename(columns={"over_10": "andel_over_10_pct"})
-    del parts
+    groups = {"alle": frames.constant("alle", len(a)), "koen": frames.category(a["koen"]),
+              "klassetrin": frames.category(a["klassetrin"].astype(int).astype(str))}
+    values = a[["skoleaar", *value_cols]]
+    parts = []
+    for niveau, kode in level_codes(a):  # one level at a time, its three breakdowns stacked
+        lv = pd.concat([values.assign(niveau=niveau, kode=kode, gruppe_type=frames.constant(t, len(a)), gruppe=g)
+                        for t, g in groups.items()], ignore_index=True)
+        g = lv.groupby(keys, observed=True)
+        parts.append(g[value_cols].mean().join(g.size().rename("n")).reset_index())
+        del lv, g
+    overall = _sorted(parts, keys).rename(columns={"over_10": "andel_over_10_pct"})
+    return {"absence": overall, "absence_change": absence_change(a)}
 
-    schools = skoler[["institutionsnummer", "kommunekode"]]
-    m = monthly.merge(schools, on="institutionsnummer")
+
+def absence_by_month(monthly: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
+    """Mean absence % per type, per level, school year and month, over the pupils of each (``absence_month``)."""
+    m = _with_kommune(monthly, skoler)
     month_keys = ["niveau", "kode", "skoleaar", "periode"]
     parts = []
     for niveau, kode in level_codes(m):
-        g = m[["skoleaar", "periode", *attendance.PCT_COLS]].assign(niveau=niveau, kode=kode).groupby(month_keys)
+        g = m[["skoleaar", "periode", *attendance.PCT_COLS]].assign(niveau=niveau, kode=kode).groupby(
+            month_keys, observed=True)
         parts.append(g[attendance.PCT_COLS].mean().join(g.size().rename("n")).reset_index())
-    month = _sorted(parts, month_keys)
-    del m
+    return _sorted(parts, month_keys)
 
-    q = quarterly.merge(schools, on="institutionsnummer")
-    worst = q.groupby(["elev_id", "skoleaar", "institutionsnummer", "kommunekode"])["ulovligt_pct"].max().reset_index()
-    worst = with_levels(worst)
-    trig = worst.groupby(["niveau", "kode", "skoleaar"]).agg(
-        n=("elev_id", "size"),
-        ulovligt_10=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[0]).sum())),
-        ulovligt_15=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[1]).sum())),
-    ).reset_index()
-    change = absence_change(a)
-    return {"absence": overall, "absence_month": month, "absence_triggers": trig, "absence_change": change}
+
+def absence_triggers(quarterly: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
+    """Pupils whose unlawful absence reached 10 % / 15 % in some quarter, per level and school year."""
+    q = _with_kommune(quarterly, skoler)
+    worst = q.groupby(["elev_id", "skoleaar", "institutionsnummer", "kommunekode"], observed=True)[
+        "ulovligt_pct"].max().reset_index()
+    del q
+    parts = []
+    for niveau, kode in level_codes(worst):
+        lv = worst[["skoleaar", "ulovligt_pct"]].assign(niveau=niveau, kode=kode)
+        parts.append(lv.groupby(["niveau", "kode", "skoleaar"], observed=True).agg(
+            n=("ulovligt_pct", "size"),
+            ulovligt_10=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[0]).sum())),
+            ulovligt_15=("ulovligt_pct", lambda x: float((x >= config.UNLAWFUL_QUARTER_PCTS[1]).sum())),
+        ).reset_index())
+    return _sorted(parts, ["niveau", "kode", "skoleaar"])
 
 
 def absence_change(a: pd.DataFrame) -> pd.DataFrame:
     """Change in mean total absence from one school year to the next (Welch CI on pupils' %)."""
-    st = a.groupby(["niveau", "kode", "skoleaar"])["samlet_pct"].agg(n="count", mean="mean", sd="std").reset_index()
+    # Stacked (one row per pupil, school year and level: small): grouped level by level, pandas'
+    # mean of the programme's large groups differs from this one in the last bit.
+    a = with_levels(a[["institutionsnummer", "kommunekode", "skoleaar", "samlet_pct"]])
+    st = a.groupby(["niveau", "kode", "skoleaar"], observed=True)["samlet_pct"].agg(
+        n="count", mean="mean", sd="std").reset_index()
+    del a
     years = sorted(st["skoleaar"].unique())
     rows = []
     for prev, cur in zip(years, years[1:]):
@@ -264,7 +329,8 @@ def absence_change(a: pd.DataFrame) -> pd.DataFrame:
 def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_years: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Faglig trivsel by absence band, and the rank correlation — pupils inside, aggregates out."""
     f = scores[(scores["dimension"] == "faglig_trivsel") & scores["score"].notna()]
-    f = f[f["runde"].map(round_years) == f["skoleaar"]][["elev_id", "skoleaar", "runde", "score"]]
+    f = frames.plain(f[["elev_id", "skoleaar", "runde", "score"]])
+    f = f[f["runde"].map(round_years) == f["skoleaar"]]
     j = pupil_abs.dropna(subset=["samlet_pct"]).merge(f, on=["elev_id", "skoleaar"])
     j["fravaersgruppe"] = attendance.absence_band(j["samlet_pct"]).to_numpy()
     j = with_levels(j)
@@ -310,10 +376,14 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         if isinstance(days, pd.DataFrame):
             days = attendance.AbsenceDays.from_records(days)
         pa_ = attendance.pupil_absence(days, t["elever"], t["skoledage"], t["skoler"])
-        monthly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M")
-        quarterly = attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q")
-        out.update(absence_tables(pa_, monthly, quarterly, t["skoler"], t["elever"]))
+        out.update(absence_overall(pa_))
         out.update(absence_vs_wellbeing(pa_, scores, years))
+        del pa_
+        # One pupil-period table at a time: a country's pupil-months alone are ~18 M rows.
+        out["absence_month"] = absence_by_month(
+            attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M"), t["skoler"])
+        out["absence_triggers"] = absence_triggers(
+            attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q"), t["skoler"])
     nat = t.get("nationale_tal")
     out["national"] = nat if nat is not None else pd.DataFrame(
         columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi", "antal"])
@@ -326,4 +396,4 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
 def write_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in compute_all(t, scores).items():
-        store.write_parquet(frame.reset_index(drop=True), folder / f"{name}.parquet")
+        store.write_parquet(frames.plain(frame).reset_index(drop=True), folder / f"{name}.parquet")

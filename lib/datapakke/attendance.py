@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import config
+from . import config, frames
 from .survey import school_year_of
 
 TYPES = list(config.ABSENCE_TYPES)
@@ -98,8 +98,14 @@ def pupil_absence_by_period(fravaer: pd.DataFrame | AbsenceDays, elever: pd.Data
     """Pupil × month ('M') or × calendar quarter ('Q') absence %, per type (pupil-level)."""
     days = _days(fravaer, freq)
     per = _school_days_per(skoledage, freq)
-    base = elever[["elev_id", "skoleaar", "institutionsnummer"]].merge(_reporting(days, elever),
-                                                                        on=["institutionsnummer", "skoleaar"])
+    pupils = elever[["elev_id", "skoleaar", "institutionsnummer"]]
+    # One row per pupil and period of her school (a country: ~18 M): the keys are joined as categories.
+    pupils, days = frames.align("elev_id", pupils, days)
+    pupils, per, days = frames.align("skoleaar", pupils, per, days)
+    pupils, per = frames.align("institutionsnummer", pupils, per)
+    per, days = frames.align("periode", per, days)
+    reporting = _reporting(days, pupils)
+    base = pupils.merge(reporting, on=["institutionsnummer", "skoleaar"])
     base = base.merge(per, on=["institutionsnummer", "skoleaar"])
     out = base.merge(days, on=["elev_id", "skoleaar", "periode"], how="left")
     for t in TYPES:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import config
+from . import config, frames
 
 CURRENT = "current"
 
@@ -49,10 +49,30 @@ def is_demo(folder: Path) -> bool:
     return (Path(folder) / config.DEMO_FILE).is_file()
 
 
+ROW_GROUP = 1_000_000
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic Parquet (no index, fixed row groups) so re-ingest is byte-identical."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+    """Deterministic Parquet (no index, fixed row groups) so re-ingest is byte-identical.
+
+    Categorical columns (``frames``) are written as the text they stand for, one row group at a
+    time, so a country's long table is never held as text all at once.
+    """
+    if not any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes) or len(frame) <= ROW_GROUP:
+        table = pa.Table.from_pandas(frames.plain(frame), preserve_index=False)
+        pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP)
+        return
+    writer = None
+    try:
+        for start in range(0, len(frame), ROW_GROUP):
+            part = pa.Table.from_pandas(frames.plain(frame.iloc[start:start + ROW_GROUP].reset_index(drop=True)),
+                                        preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+            writer.write_table(part, row_group_size=ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def read_parquet(path: Path, filters=None, columns=None) -> pd.DataFrame:

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import config
+from . import config, frames
 
 #: Pupil-rounds scored at a time: a country's ~1,8 M × 40 answers would need ~2 GB of temporaries at once
 #: (every row on its own: sums of a few 1–5 answers are exact, so chunking changes nothing).
 CHUNK = 200_000
+#: The long scores' text columns, held as categories (``frames``): a country has ~10 M rows of them.
+TEXT_COLUMNS = ("elev_id", "runde", "dimension", "skoleaar", "institutionsnummer", "kommunekode", "koen")
 
 
 @dataclass(frozen=True)
@@ -150,14 +152,16 @@ def scores_from_matrix(rounds: pd.DataFrame, matrix: np.ndarray, codebook: Codeb
     ref = Reference.from_raw(raw[t1])
     scores = ref.standardise(raw)
     rounds = rounds.merge(skoler[["institutionsnummer", "kommunekode"]], on="institutionsnummer", how="left")
+    d = len(codebook.dimensions)
     long = pd.DataFrame({
-        "elev_id": np.repeat(rounds["elev_id"].to_numpy(), len(codebook.dimensions)),
-        "runde": np.repeat(rounds["runde"].to_numpy(), len(codebook.dimensions)),
-        "dimension": np.tile(np.array(codebook.dimensions), len(rounds)),
+        "elev_id": frames.repeat(rounds["elev_id"], d),
+        "runde": frames.repeat(rounds["runde"], d),
+        "dimension": frames.tile(codebook.dimensions, len(rounds)),
         "raw": raw.ravel(),
         "score": scores.ravel(),
     })
-    for col in ("skoleaar", "institutionsnummer", "kommunekode", "koen", "klassetrin", "dato"):
-        long[col] = np.repeat(rounds[col].to_numpy(), len(codebook.dimensions))
-    long["klassetrin"] = long["klassetrin"].astype(int)
+    for col in TEXT_COLUMNS[3:]:
+        long[col] = frames.repeat(rounds[col], d)
+    long["klassetrin"] = np.repeat(rounds["klassetrin"].to_numpy(dtype=int), d)
+    long["dato"] = np.repeat(rounds["dato"].to_numpy(), d)
     return long

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import aggregate, config, privacy, publication, store, survey
+from .. import aggregate, config, frames, privacy, publication, store, survey
 from . import duck
 from ..validate import DataError, Report, check_columns, cpr_checks, cross_checks, enrolment_checks  # noqa: F401
 from ..validate import _school_year_of as validate_school_year
@@ -269,6 +269,7 @@ def _ingest(raw: Path, processed: Path, con) -> IngestResult:
         rounds, matrix = duck.rounds_matrix(con, codebook.item_ids)
         scores = survey.scores_from_matrix(rounds, matrix, codebook, t["elever"], t["skoler"])
         del rounds, matrix
+        frames.give_back_memory()
     else:
         scores = survey.pupil_scores(t["kortlaegning_svar"], t["kortlaegning_spoergsmaal"], t["elever"], t["skoler"])
     tables = dict(t)
@@ -283,6 +284,9 @@ def _ingest(raw: Path, processed: Path, con) -> IngestResult:
             duck.write_pseudonymised(con, name, out / f"{name}.parquet")
         store.write_parquet(scores, out / "scores.parquet")
         aggregate.write_all(tables, scores, out / "aggregates")
+        # The publication reads the aggregates back: no pupil-level frame is needed from here on.
+        del t, tables, scores, loaded
+        frames.give_back_memory()
         lap("skrivning og aggregater")
         publication.write_all(out / "aggregates", out / publication.FOLDER)
         lap("publikation")

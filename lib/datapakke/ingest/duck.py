@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import attendance, config
+from .. import attendance, config, frames
 from .headers import canonical
 from .sources import Source
 
@@ -112,9 +112,18 @@ def session(spill_parent: Path | None = None) -> Iterator:
             con.close()
 
 
-def _frame(con, sql: str) -> pd.DataFrame:
-    """A query's result as pandas through Arrow: text as pandas' string columns, each distinct value once."""
-    return con.sql(sql).to_arrow_table().to_pandas()
+def _frame(con, sql: str, categories: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A query's result as pandas through Arrow: text as pandas' string columns, or as categoricals.
+
+    ``categories``: columns that come as categoricals in text order (``frames``), dictionary-encoded
+    in Arrow first, so the many-times-repeated texts of a big result are never pandas text.
+    """
+    import pyarrow.compute as pc
+
+    table = con.sql(sql).to_arrow_table()
+    for name in categories:
+        table = table.set_column(table.schema.get_field_index(name), name, pc.dictionary_encode(table.column(name)))
+    return frames.compact(table.to_pandas(), categories)
 
 
 def _literal(value) -> str:
@@ -258,7 +267,8 @@ def absence_days(con) -> attendance.AbsenceDays:
         out[freq] = _frame(con, f"""
             SELECT i.pseudonym AS elev_id, dp_school_year(f.dato) AS skoleaar{extra}, {sums}
             FROM fravaer f JOIN dp_ids i ON f.elev_id = i.elev_id
-            GROUP BY ALL ORDER BY ALL""")
+            GROUP BY ALL ORDER BY ALL""", categories=("elev_id", "skoleaar", "periode") if period else
+            ("elev_id", "skoleaar"))
     return attendance.AbsenceDays(out[None], out["M"], out["Q"])
 
 
