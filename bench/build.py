@@ -54,11 +54,18 @@ class Step:
         self.label, self.seconds, self.peak, self.output, self.note, self.cpu = label, seconds, peak, output, note, cpu
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def _tree_memory(proc: psutil.Process) -> int:
+    """The memory of a process tree: the sum of its proportional set sizes (PSS).
+
+    Forked workers share most of their parent's pages; summing resident sets would count each
+    shared page once per process.  PSS splits a shared page among the processes that map it,
+    so the sum is the memory the tree really holds (resident set where PSS is not available).
+    """
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
+            info = p.memory_full_info()
+            total += getattr(info, "pss", info.rss)
     return total
 
 
@@ -66,7 +73,7 @@ def run(label: str, cmd: list[str], env: dict | None = None, cwd: Path | None = 
     """Run ``cmd``; wall time, CPU time and the peak resident memory of its whole process tree.
 
     CPU: user + system of every descendant (workers and kernels are reaped by their parents, so they
-    count); memory: the sum of the tree's resident sets, sampled every 0,1 s.
+    count); memory: the sum of the tree's proportional set sizes (``_tree_memory``), sampled every 0,1 s.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -78,7 +85,7 @@ def run(label: str, cmd: list[str], env: dict | None = None, cwd: Path | None = 
     def sample():
         while not done.is_set():
             with contextlib.suppress(psutil.Error):
-                peak[0] = max(peak[0], _tree_rss(watched))
+                peak[0] = max(peak[0], _tree_memory(watched))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)

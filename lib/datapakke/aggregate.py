@@ -277,6 +277,28 @@ def absence_overall(pupil_abs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"absence": overall, "absence_change": absence_change(a)}
 
 
+def absence_by_period(days: attendance.AbsenceDays, elever: pd.DataFrame, skoledage: pd.DataFrame,
+                      skoler: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``absence_month`` and ``absence_triggers``, one school year and one pupil-period table at a time.
+
+    A country's pupils × months alone are ~18 M rows.  Both tables are per school year, so each
+    year's pupils give that year's rows (the rows of a group, in the same order, as from all
+    years at once).
+    """
+    tables: dict[str, list[pd.DataFrame]] = {"absence_month": [], "absence_triggers": []}
+    for year in sorted(elever["skoleaar"].dropna().unique()):
+        pupils = elever[elever["skoleaar"] == year]
+        for name, freq, table in (("absence_month", "M", absence_by_month), ("absence_triggers", "Q", absence_triggers)):
+            periods = attendance.pupil_absence_by_period(days, pupils, skoledage, freq)
+            if len(periods):
+                tables[name].append(table(periods, skoler))
+            del periods
+    keys = {"absence_month": ["niveau", "kode", "skoleaar", "periode"], "absence_triggers": ["niveau", "kode", "skoleaar"]}
+    return {name: _sorted(parts, keys[name]) if parts else
+            table(attendance.pupil_absence_by_period(days, elever, skoledage, freq), skoler)
+            for (name, parts), freq, table in zip(tables.items(), ("M", "Q"), (absence_by_month, absence_triggers))}
+
+
 def absence_by_month(monthly: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:
     """Mean absence % per type, per level, school year and month, over the pupils of each (``absence_month``)."""
     m = _with_kommune(monthly, skoler)
@@ -331,7 +353,10 @@ def absence_vs_wellbeing(pupil_abs: pd.DataFrame, scores: pd.DataFrame, round_ye
     f = scores[(scores["dimension"] == "faglig_trivsel") & scores["score"].notna()]
     f = frames.plain(f[["elev_id", "skoleaar", "runde", "score"]])
     f = f[f["runde"].map(round_years) == f["skoleaar"]]
-    j = pupil_abs.dropna(subset=["samlet_pct"]).merge(f, on=["elev_id", "skoleaar"])
+    pupils = pupil_abs.loc[pupil_abs["samlet_pct"].notna(),
+                           ["elev_id", "skoleaar", "institutionsnummer", "kommunekode", "samlet_pct"]]
+    j = pupils.merge(f, on=["elev_id", "skoleaar"]).drop(columns=["elev_id", "skoleaar"])
+    del pupils, f
     j["fravaersgruppe"] = attendance.absence_band(j["samlet_pct"]).to_numpy()
     j = with_levels(j)
     bands = mean_table(j, ["niveau", "kode", "runde", "fravaersgruppe"], "score")
@@ -379,11 +404,7 @@ def compute_all(t: dict[str, pd.DataFrame], scores: pd.DataFrame) -> dict[str, p
         out.update(absence_overall(pa_))
         out.update(absence_vs_wellbeing(pa_, scores, years))
         del pa_
-        # One pupil-period table at a time: a country's pupil-months alone are ~18 M rows.
-        out["absence_month"] = absence_by_month(
-            attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M"), t["skoler"])
-        out["absence_triggers"] = absence_triggers(
-            attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q"), t["skoler"])
+        out.update(absence_by_period(days, t["elever"], t["skoledage"], t["skoler"]))
     nat = t.get("nationale_tal")
     out["national"] = nat if nat is not None else pd.DataFrame(
         columns=["skoleaar", "niveau", "kode", "indikator", "vaerdi", "antal"])
