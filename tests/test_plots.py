@@ -58,7 +58,7 @@ def test_figure_is_named_by_its_title_and_described_by_its_text_alternative():
 
 def test_a_figure_never_gets_narrower_than_its_margins_allow():
     fig, width = plots.screen_figure(_figure(margin={"l": 330, "r": 20}))
-    assert width == 330 + 20 + plots.MIN_PLOT_WIDTH and fig.layout.width is None
+    assert width == 330 + 20 + plots.MIN_PLOT_WIDTH and "width" not in fig["layout"]
     assert plots.screen_figure(_figure())[1] == 60 + 20 + plots.MIN_PLOT_WIDTH <= 350  # fits a 390 px phone
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow.parquet as pq
 
 from . import config, fmt, gaps, plots, store
 from .datapackage import download_note, school_info
@@ -149,11 +148,9 @@ class SchoolReport:
                 self.tables[key] = pd.DataFrame()
             else:
                 codes = [("skole", self.school_id), ("kommune", self.municipality_code), ("program", PROGRAM)]
-                filters = [[("niveau", "=", n), ("kode", "=", k)] for n, k in codes]
                 if municipality_schools:
-                    ids = self.municipality_school_ids()
-                    filters = [[("niveau", "=", "skole"), ("kode", "in", ids)]]
-                self.tables[key] = pq.read_table(path, filters=filters).to_pandas()
+                    codes = [("skole", i) for i in self.municipality_school_ids()]
+                self.tables[key] = store.tables.rows(path, ("niveau", "kode"), codes)
         return self.tables[key]
 
     def municipality_school_ids(self) -> list[str]:
@@ -163,7 +160,7 @@ class SchoolReport:
     def national_rows(self) -> pd.DataFrame:
         path = self.folder / "national.parquet"
         codes = [("skole", self.school_id), ("kommune", self.municipality_code), ("land", "DK")]
-        return pq.read_table(path, filters=[[("niveau", "=", n), ("kode", "=", k)] for n, k in codes]).to_pandas()
+        return store.tables.rows(path, ("niveau", "kode"), codes)
 
     @property
     def latest_round(self) -> str:
@@ -197,7 +194,7 @@ class SchoolReport:
         key = (name, "school")
         if key not in self.tables:
             path = self.folder / f"{name}.parquet"
-            self.tables[key] = (pq.read_table(path, filters=[("kode", "=", self.school_id)]).to_pandas()
+            self.tables[key] = (store.tables.rows(path, "kode", [self.school_id])
                                 if path.is_file() else pd.DataFrame())
         return self.tables[key]
 

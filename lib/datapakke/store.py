@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -78,6 +79,57 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def read_parquet(path: Path, filters=None, columns=None) -> pd.DataFrame:
     return pq.read_table(path, filters=filters, columns=columns).to_pandas()
 
+
+
+class PublishedTables:
+    """Published tables read once per process and kept: a page reads the rows it needs from memory.
+
+    A build runs page after page in one warm kernel, and each school page reads some twenty
+    published tables, the same files for every school.  Here each file is read once (as
+    ``pq.read_table(path).to_pandas()``) and kept with an index of its rows by the key columns.
+    An entry is used only while the file is the same file (path, inode, size and modification
+    time): a new processed version is another folder, and a rewritten file another stamp, so
+    nothing stale is ever served.  Only the newest version folder is kept.  Every caller gets its
+    own frame (the selected rows, a new index), never the kept one.
+
+    It lives on outside the kernel's reset (``build/kernel.py`` puts back plain dicts, lists and
+    sets of our modules, not this object): what it holds is the immutable processed data.
+    """
+
+    def __init__(self):
+        self._frames: dict[Path, tuple[tuple, pd.DataFrame, dict]] = {}
+
+    def _entry(self, path: Path) -> tuple[pd.DataFrame, dict]:
+        path = Path(path)
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = self._frames.get(path)
+        if hit is None or hit[0] != stamp:
+            for other in [k for k in self._frames if k.parent != path.parent]:
+                del self._frames[other]  # another version: forget it
+            hit = self._frames[path] = (stamp, pq.read_table(path).to_pandas(), {})
+        return hit[1], hit[2]
+
+    def rows(self, path: Path, by: str | tuple[str, ...], keys: list) -> pd.DataFrame:
+        """The rows whose ``by`` column(s) equal one of ``keys``, in file order, as a new frame.
+
+        The same rows, columns and dtypes as ``pq.read_table(path, filters=…).to_pandas()`` with one
+        equality filter per key (a list of alternatives).
+        """
+        frame, indexes = self._entry(path)
+        if by not in indexes:
+            indexes[by] = frame.groupby(list(by) if isinstance(by, tuple) else by, sort=False).indices
+        index = indexes[by]
+        empty = np.zeros(0, np.int64)
+        at = np.unique(np.concatenate([empty, *(index.get(k, empty) for k in keys)]))
+        return frame.iloc[at].reset_index(drop=True)
+
+    def clear(self) -> None:
+        self._frames.clear()
+
+
+#: This process's published tables (the pages of a warm kernel share it).
+tables = PublishedTables()
 
 def _digest(folder: Path) -> str:
     h = hashlib.sha256()

@@ -19,7 +19,8 @@ the next:
 * IPython display formatters and event callbacks a notebook registered.
 
 Third-party modules stay imported (that is the point); their internal caches only change
-speed, never output.  The engine does not look at what a notebook contains.
+speed, never output. So does ``store.tables`` (the published tables, read once per kernel and checked
+against the file on every use): an object, not a plain container, so reset leaves it as it is.  The engine does not look at what a notebook contains.
 """
 from __future__ import annotations
 
