@@ -158,3 +158,19 @@ def test_categorical_scores_give_the_tables_text_scores_give(scores):
     for lean_table, text_table in zip(aggregate.gender_gap_tables(lean), aggregate.gender_gap_tables(scores)):
         pd.testing.assert_frame_equal(lean_table, text_table, check_exact=True)
     pd.testing.assert_frame_equal(aggregate.score_bounds(lean), aggregate.score_bounds(scores), check_exact=True)
+
+
+def test_absence_by_period_one_school_year_at_a_time_is_all_years_at_once(v):
+    """The ingest builds the month and trigger tables one school year at a time: bit for bit the tables of all years."""
+    from datapakke import aggregate
+
+    t = {name: pd.read_parquet(v / f"{name}.parquet") for name in ("elever", "fravaer", "skoledage", "skoler")}
+    assert t["elever"]["skoleaar"].nunique() > 1
+    days = attendance.AbsenceDays.from_records(t["fravaer"])
+    by_year = aggregate.absence_by_period(days, t["elever"], t["skoledage"], t["skoler"])
+    month = aggregate.absence_by_month(
+        attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "M"), t["skoler"])
+    triggers = aggregate.absence_triggers(
+        attendance.pupil_absence_by_period(days, t["elever"], t["skoledage"], "Q"), t["skoler"])
+    pd.testing.assert_frame_equal(by_year["absence_month"], month, check_exact=True)
+    pd.testing.assert_frame_equal(by_year["absence_triggers"], triggers, check_exact=True)

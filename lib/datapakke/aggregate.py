@@ -42,7 +42,12 @@ def level_codes(frame: pd.DataFrame, levels=LEVELS):
     per level would be a country's worth of strings each time.
     """
     for niveau, col in levels.items():
-        kode = frames.category(frame[col].astype(str)) if col else frames.constant(PROGRAM, len(frame))
+        if col is None:
+            kode = frames.constant(PROGRAM, len(frame))
+        elif isinstance(frame[col].dtype, pd.CategoricalDtype):
+            kode = frames.category(frame[col])
+        else:
+            kode = frames.category(frame[col].astype(str))
         yield frames.constant(niveau, len(frame)), kode
 
 
