@@ -29,6 +29,11 @@ class Block:
     def __init__(self, *parts):
         self.parts = [p for p in parts if p is not None]
 
+    def __repr__(self) -> str:
+        # The notebook keeps a plain-text form beside the HTML; without this it holds a memory
+        # address, and every build's notebook would differ from the last one's.
+        return f"<Block: {len(self.parts)} parts>"
+
     def _repr_html_(self) -> str:
         out = []
         for p in self.parts:
