@@ -37,9 +37,12 @@ run, machine, load, num, gb, DP = (bench_build.run, bench_build.machine, bench_b
 
 def _stages(output: str) -> dict[str, float]:
     """The stage times ``datapakke ingest`` prints ('Tid pr. trin: læsning og kontrol 12,3 s · …')."""
-    line = next((ln for ln in output.splitlines() if ln.startswith("Tid pr. trin:")), None)
-    if line is None:
+    lines = output.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("Tid pr. trin:")), None)
+    if start is None:
         return {}
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
+    line = " ".join(ln.strip() for ln in lines[start:end])  # the console may have wrapped it
     stages = {}
     for part in line.split(":", 1)[1].split(" · "):
         name, value, _ = part.strip().rsplit(" ", 2)
@@ -59,7 +62,7 @@ def main() -> None:
 
     base.mkdir(parents=True, exist_ok=True)
     paths = config.Paths.under(base)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPAKKE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPAKKE_")} | {"COLUMNS": "200"}
     print(f"datapakke bench/national.py · {time.strftime('%Y-%m-%d %H:%M')} · {machine()}")
     print(f"Belastning (load average 1/5/15 min) ved start: {load()} · arbejdsmappe {base}\n")
     steps = {}
