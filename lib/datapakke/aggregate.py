@@ -290,18 +290,21 @@ def absence_by_period(days: attendance.AbsenceDays, elever: pd.DataFrame, skoled
     year's pupils give that year's rows (the rows of a group, in the same order, as from all
     years at once).
     """
-    tables: dict[str, list[pd.DataFrame]] = {"absence_month": [], "absence_triggers": []}
+    kinds = {"absence_month": ("M", absence_by_month, ["niveau", "kode", "skoleaar", "periode"]),
+             "absence_triggers": ("Q", absence_triggers, ["niveau", "kode", "skoleaar"])}
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in kinds}
     for year in sorted(elever["skoleaar"].dropna().unique()):
         pupils = elever[elever["skoleaar"] == year]
-        for name, freq, table in (("absence_month", "M", absence_by_month), ("absence_triggers", "Q", absence_triggers)):
+        for name, (freq, table, _) in kinds.items():
             periods = attendance.pupil_absence_by_period(days, pupils, skoledage, freq)
             if len(periods):
-                tables[name].append(table(periods, skoler))
+                parts[name].append(table(periods, skoler))
             del periods
-    keys = {"absence_month": ["niveau", "kode", "skoleaar", "periode"], "absence_triggers": ["niveau", "kode", "skoleaar"]}
-    return {name: _sorted(parts, keys[name]) if parts else
-            table(attendance.pupil_absence_by_period(days, elever, skoledage, freq), skoler)
-            for (name, parts), freq, table in zip(tables.items(), ("M", "Q"), (absence_by_month, absence_triggers))}
+    out = {}
+    for name, (freq, table, keys) in kinds.items():
+        out[name] = _sorted(parts[name], keys) if parts[name] else \
+            table(attendance.pupil_absence_by_period(days, elever, skoledage, freq), skoler)  # no absence at all
+    return out
 
 
 def absence_by_month(monthly: pd.DataFrame, skoler: pd.DataFrame) -> pd.DataFrame:

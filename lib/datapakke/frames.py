@@ -39,7 +39,10 @@ def tile(values: Iterable[str], times: int) -> pd.Categorical:
 
 
 def compact(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """``frame`` with ``columns`` (where present) as categoricals in text order, one column at a time."""
+    """``frame``, changed in place, with ``columns`` (where present) as categoricals in text order.
+
+    One column at a time, so only one column's text and its categorical exist at once.
+    """
     for col in columns:
         if col in frame.columns:
             frame[col] = category(frame[col])
