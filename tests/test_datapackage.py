@@ -116,3 +116,26 @@ def test_write_school_package_from_an_executed_page(pages, built, tmp_path):
     folder = datapackage.write_school_package(p, built, tmp_path / "pakke", page, validate=True)
     assert (folder / f"datapakke-{AARS}.xlsx").is_file() and (folder / "detaljer" / "absence.csv").is_file()
     assert not list(tmp_path.glob(".pakke.*"))  # no staging left behind
+
+
+def test_detail_workbook_cells_keep_their_types_and_text_is_never_a_formula(tmp_path):
+    frame = pd.DataFrame({
+        "kode": pd.Series(["=1+1", "http://eksempel.dk", None], dtype="str"),
+        "vaerdi": [1.5, None, 3.0],
+        "antal": [1, 2, 3],
+        "dato": pd.to_datetime(["2026-01-05", None, "2026-03-01"]),
+        "vist": [True, False, True],
+        "blandet": pd.Series(["tekst", 4, None], dtype=object),
+    })
+    info = datapackage.Info("x", "Test", "Test", "x")
+    datapackage.write_details({"absence": frame}, tmp_path, info)
+    book = openpyxl.load_workbook(tmp_path / info.details_xlsx)
+    sheet = book[datapackage.TABLES["absence"][0]]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert rows[0][0] == "=1+1" and sheet.cell(2, 1).data_type == "s"  # text, not a formula
+    assert rows[1][0] == "http://eksempel.dk" and not sheet.cell(3, 1).hyperlink
+    assert rows[2][0] is None and rows[1][1] is None  # blanks stay empty
+    assert [r[1] for r in rows] == [1.5, None, 3.0] and [r[2] for r in rows] == [1, 2, 3]
+    assert rows[0][3].date().isoformat() == "2026-01-05" and rows[1][3] is None
+    assert [r[4] for r in rows] == [True, False, True]
+    assert [r[5] for r in rows] == ["tekst", 4, None]
