@@ -115,3 +115,19 @@ def test_quarto_heading_anchors_become_ids_in_the_fallback():
     out = publish.heading_ids(md)
     assert '<h2 id="fravaer">Fravær</h2>' in out and '<h3 id="koen-1">Kønsforskel &amp; ro</h3>' in out
     assert "Tekst med {#ikke} en overskrift." in out and out.endswith("# Uden anker")
+
+
+def test_the_site_and_the_reports_have_the_modes_of_ordinary_files(site_paths):
+    """A web server or a colleague's account must be able to read what a build and a publish wrote."""
+    import os
+    import stat
+
+    from datapakke import store
+
+    site, _ = publish.publish(site_paths, renderer="fallback")
+    want_dir, want_file = 0o777 & ~store.UMASK, 0o666 & ~store.UMASK
+    page = site_paths.reports / "vesthimmerland" / "861010-aars-skole.ipynb"
+    for path in (site, site / "vesthimmerland", site / "vesthimmerland" / "861010-aars-skole.html", page,
+                 build.package_path(page), build.package_path(page) / "datapackage.json"):
+        want = want_dir if path.is_dir() else want_file
+        assert stat.S_IMODE(os.stat(path).st_mode) == want, path

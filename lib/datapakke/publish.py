@@ -454,7 +454,7 @@ def publish(paths: config.Paths, renderer: str = "auto", force: bool = False,
             _save_state(project, {**state, **cache})
             sitestate.record(paths, "fallback")
             return final, "nbconvert"
-        staging = Path(tempfile.mkdtemp(prefix=".site-", dir=project))
+        staging = store.plain_mode(Path(tempfile.mkdtemp(prefix=".site-", dir=project)))
         rendered = {} if force else state.get("pages", {})
         site = render_fallback(project, staging, final if final.is_dir() else None, keys, pages, rendered)
         kept = sum(1 for p in pages if rendered.get(str(p.path)) == keys[p.path] and (final / p.path.with_suffix(".html")).is_file())

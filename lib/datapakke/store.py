@@ -241,6 +241,32 @@ def staged_files(folder: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _umask() -> int:
+    """This process's umask, read without changing it (``os.umask`` sets it, which races other threads)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
+
+
+def plain_mode(path: Path) -> Path:
+    """Give a file from ``mkstemp`` (0600) or a folder from ``mkdtemp`` (0700) the mode ``open`` or
+    ``mkdir`` would have given it (0666 / 0777 less the umask).
+
+    Temp names keep a half-written file out of sight; they must not also make the reports and
+    the site private to the account that built them — a web server or a colleague reads them.
+    The processed store keeps its private version folders (pupil-level data).
+    """
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~UMASK)
+    return Path(path)
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path, mode: str = "w", encoding: str | None = "utf-8"):
     """Open a temp file beside ``path``; rename over it only when writing succeeded."""
@@ -248,6 +274,7 @@ def atomic_write(path: Path, mode: str = "w", encoding: str | None = "utf-8"):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
+    plain_mode(Path(tmp))
     try:
         with open(tmp, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh

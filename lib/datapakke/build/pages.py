@@ -301,6 +301,7 @@ def run(job: Job) -> Outcome:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", prefix=f".{out.stem}.", dir=out.parent)
     os.close(fd)
+    store.plain_mode(Path(tmp))
     staged = details = None
     info = (datapackage.school_info(job.school) if job.kind == "school" else
             datapackage.overview_info(job.parameters["municipality_code"], job.parameters["municipality"])
