@@ -521,6 +521,10 @@ def test_stale_staging_is_removed_but_a_live_ingest_is_left_alone(tmp_path):
     (processed / ".staging-legacy").mkdir()
     live = processed / f".staging-{os.getppid()}-xyz"
     live.mkdir()
+    (processed / f".duckdb-{dead.pid}-spill").mkdir()  # DuckDB's spill folder of a killed ingest
+    own_spill = processed / f".duckdb-{os.getpid()}-spill"  # this process's open DuckDB session
+    own_spill.mkdir()
     removed = store.remove_stale_staging(processed, started=time.time() + 1)
-    assert sorted(p.name for p in removed) == sorted([f".staging-{dead.pid}-abc", ".staging-legacy"])
-    assert live.is_dir()
+    assert sorted(p.name for p in removed) == sorted([f".staging-{dead.pid}-abc", ".staging-legacy",
+                                                      f".duckdb-{dead.pid}-spill"])
+    assert live.is_dir() and own_spill.is_dir()

@@ -140,11 +140,13 @@ def _digest(folder: Path) -> str:
 
 
 STAGING = ".staging-"
+#: DuckDB's spill folders (``.duckdb-<pid>-<random>``, ``ingest.duck.session``), which a killed ingest leaves too.
+SPILL = ".duckdb-"
 
 
-def _staging_pid(folder: Path) -> int | None:
+def _staging_pid(folder: Path, prefix: str = STAGING) -> int | None:
     """The process id in a staging folder's name (``.staging-<pid>-<random>``), if any."""
-    parts = folder.name[len(STAGING):].split("-", 1)
+    parts = folder.name[len(prefix):].split("-", 1)
     return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
 
 
@@ -159,7 +161,7 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_staging(processed: Path, started: float | None = None) -> list[Path]:
-    """Remove staging folders left by an ingest that was killed half-way.
+    """Remove staging folders (and DuckDB spill folders) left by an ingest that was killed half-way.
 
     A staging folder is stale when the process named in it is gone (or is this process,
     i.e. an earlier run in it), or, for a folder without a process id, when it is older
@@ -170,11 +172,13 @@ def remove_stale_staging(processed: Path, started: float | None = None) -> list[
     if not processed.is_dir():
         return removed
     for folder in processed.iterdir():
-        if not folder.name.startswith(STAGING) or not folder.is_dir() or folder.is_symlink():
+        prefix = next((p for p in (STAGING, SPILL) if folder.name.startswith(p)), None)
+        if prefix is None or not folder.is_dir() or folder.is_symlink():
             continue
-        pid = _staging_pid(folder)
+        pid = _staging_pid(folder, prefix)
         if pid is not None:
-            stale = pid == os.getpid() or not _alive(pid)
+            # this process's own spill folder may be in use by its open DuckDB session
+            stale = not _alive(pid) or (pid == os.getpid() and prefix == STAGING)
         else:
             stale = started is None or folder.stat().st_mtime < started
         if stale:

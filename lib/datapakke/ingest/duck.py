@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import attendance, config, frames
+from .. import attendance, config, frames, store
 from .headers import canonical
 from .sources import Source
 
@@ -99,7 +99,8 @@ def session(spill_parent: Path | None = None) -> Iterator:
 
     if spill_parent is not None:
         Path(spill_parent).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".duckdb-", dir=spill_parent) as spill:
+    # the process id in the name lets the next ingest remove it if this one is killed (store.remove_stale_staging)
+    with tempfile.TemporaryDirectory(prefix=f"{store.SPILL}{os.getpid()}-", dir=spill_parent) as spill:
         con = duckdb.connect()
         try:
             con.execute(f"SET memory_limit = {_literal(MEMORY_LIMIT)}")
