@@ -318,7 +318,7 @@ def _write_column(sheet, j: int, values: pd.Series, day) -> None:
 
     Each value goes to the writer of its type (``write_number``, ``write_string``, …), never to
     xlsxwriter's guessing ``write``: a text that looks like a formula or an address stays text,
-    and a detail workbook of ≈ 30.000 cells is written in well under half the time.
+    and the writer skips its guessing (≈ 10 % of a detail workbook's ≈ 30.000 cells' time).
     """
     rows = np.flatnonzero(values.notna().to_numpy()) + 1
     kind = values.dtype.kind

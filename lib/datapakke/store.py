@@ -278,8 +278,8 @@ def atomic_write(path: Path, mode: str = "w", encoding: str | None = "utf-8"):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
-    plain_mode(Path(tmp))
     try:
+        plain_mode(Path(tmp))
         with open(tmp, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh
         os.replace(tmp, path)
