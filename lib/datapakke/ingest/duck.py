@@ -298,5 +298,5 @@ def write_pseudonymised(con, table: str, path: Path) -> None:
                   "CAST(s.omfang AS DOUBLE) AS omfang")
         order = "1, 2, 3"
     con.execute(f"""COPY (SELECT {select} FROM {table} s JOIN dp_ids i ON s.elev_id = i.elev_id ORDER BY {order})
-                    TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)""")
+                    TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {store.ROW_GROUP})""")
     release(con)
