@@ -165,7 +165,8 @@ def remove_stale_staging(processed: Path, started: float | None = None) -> list[
 
     A staging folder is stale when the process named in it is gone (or is this process,
     i.e. an earlier run in it), or, for a folder without a process id, when it is older
-    than ``started``.  A concurrent ingest's folder is left alone.
+    than ``started``.  A spill folder is stale only when its process is gone: this process's
+    own belongs to its open DuckDB session.  A concurrent ingest's folders are left alone.
     """
     removed = []
     processed = Path(processed)
